@@ -1,0 +1,37 @@
+// Every tunable of the protocol in one place, with its unit in the name.
+
+export const VERSION = '0.1.0';
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'error', 'stopped'] as const;
+export const TERMINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
+export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
+export const MAX_EVENT_ID_LENGTH = 200;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_TITLE_LENGTH = 500;
+export const MAX_ERROR_MESSAGE_LENGTH = 10_000;
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BATCH_EVENTS = 1000;
+export const MAX_JSON_DEPTH = 64;
+
+export const RUNS_DEFAULT_LIMIT = 100;
+export const RUNS_MAX_LIMIT = 1000;
+export const EVENTS_DEFAULT_LIMIT = 500;
+export const EVENTS_MAX_LIMIT = 5000;
+
+export const SSE_RETRY_MS = 1000;
+export const HEARTBEAT_MS = 15_000;
+/** A subscriber whose unsent bytes pass this is cut off; it resumes by id. */
+export const MAX_SUBSCRIBER_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** Run-list stream: count-only changes of one run go out at most this often. */
+export const RUN_CHANGE_THROTTLE_MS = 250;
+
+export const FSYNC_INTERVAL_MS = 100;
+export const FSYNC_MODES = ['batch', 'always', 'never'] as const;

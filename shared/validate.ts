@@ -1,0 +1,189 @@
+// Input validation shared by the server (which enforces it) and the CLI (which checks early).
+// Every message names the field and quotes the value it got.
+import {
+  LEVELS,
+  EVENT_TYPE_PATTERN,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_EVENT_ID_LENGTH,
+  MAX_JSON_DEPTH,
+  MAX_NAME_LENGTH,
+  MAX_TITLE_LENGTH,
+  RUN_ID_PATTERN,
+  RUN_STATUSES,
+  TERMINAL_STATUSES,
+} from './constants.ts';
+import { badRequest } from './http-error.ts';
+import type { EventInput, JsonObject, Level, RunInput, RunPatch, RunStatus } from './types.ts';
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** A short, quoted rendering of a bad value for an error message. */
+export function quote(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isTerminal(status: RunStatus): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * Refuses JSON nested deeper than MAX_JSON_DEPTH and any `__proto__` key, so nothing downstream
+ * can overflow the stack or have an object's prototype replaced by a merge.
+ */
+export function checkJsonShape(value: unknown, path = 'body', depth = 0): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth >= MAX_JSON_DEPTH) {
+    throw badRequest(`${path} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJsonShape(value[i], `${path}[${i}]`, depth + 1);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') throw badRequest(`${path} has a "__proto__" key, which is not allowed`);
+    checkJsonShape((value as JsonObject)[key], `${path}.${key}`, depth + 1);
+  }
+}
+
+function checkKnownFields(body: JsonObject, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw badRequest(`${what} has an unknown field ${quote(key)}; allowed: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function optionalString(body: JsonObject, field: string, max: number): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string; got ${quote(value)}`);
+  if (value.length > max) throw badRequest(`${field} must be at most ${max} characters; got ${value.length}`);
+  return value;
+}
+
+export function validateRunId(value: unknown, field = 'id'): string {
+  if (typeof value !== 'string' || !RUN_ID_PATTERN.test(value)) {
+    throw badRequest(
+      `${field} must match ${RUN_ID_PATTERN.source} (letters, digits, . _ : -, at most 128); got ${quote(value)}`,
+    );
+  }
+  return value;
+}
+
+export function validateStatus(value: unknown, field = 'status'): RunStatus {
+  if (typeof value !== 'string' || !(RUN_STATUSES as readonly string[]).includes(value)) {
+    throw badRequest(`${field} must be one of ${RUN_STATUSES.join(', ')}; got ${quote(value)}`);
+  }
+  return value as RunStatus;
+}
+
+export function validateLevel(value: unknown, field = 'level'): Level {
+  if (typeof value !== 'string' || !(LEVELS as readonly string[]).includes(value)) {
+    throw badRequest(`${field} must be one of ${LEVELS.join(', ')}; got ${quote(value)}`);
+  }
+  return value as Level;
+}
+
+function optionalObject(body: JsonObject, field: string): JsonObject | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw badRequest(`${field} must be a JSON object; got ${quote(value)}`);
+  return value;
+}
+
+export function validateTimestamp(value: unknown, field = 'ts'): string {
+  if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
+    throw badRequest(`${field} must be an ISO-8601 date-time like 2024-05-01T12:00:00.000Z; got ${quote(value)}`);
+  }
+  return value;
+}
+
+export function validateRunInput(body: unknown): RunInput {
+  if (body === undefined) return {};
+  if (!isObject(body)) throw badRequest(`run must be a JSON object; got ${quote(body)}`);
+  checkKnownFields(body, ['id', 'title', 'status', 'metadata'], 'run');
+  const input: RunInput = {};
+  if (body.id !== undefined && body.id !== null) input.id = validateRunId(body.id);
+  const title = optionalString(body, 'title', MAX_TITLE_LENGTH);
+  if (title !== undefined) input.title = title;
+  if (body.status !== undefined && body.status !== null) input.status = validateStatus(body.status);
+  const metadata = optionalObject(body, 'metadata');
+  if (metadata !== undefined) input.metadata = metadata;
+  return input;
+}
+
+export function validateRunPatch(body: unknown): RunPatch {
+  if (!isObject(body)) throw badRequest(`patch must be a JSON object; got ${quote(body)}`);
+  checkKnownFields(body, ['title', 'status', 'errorMessage', 'metadata'], 'patch');
+  const patch: RunPatch = {};
+  const title = optionalString(body, 'title', MAX_TITLE_LENGTH);
+  if (title !== undefined) patch.title = title;
+  if (body.status !== undefined) patch.status = validateStatus(body.status);
+  if (body.errorMessage === null) patch.errorMessage = null;
+  else {
+    const message = optionalString(body, 'errorMessage', MAX_ERROR_MESSAGE_LENGTH);
+    if (message !== undefined) patch.errorMessage = message;
+  }
+  const metadata = optionalObject(body, 'metadata');
+  if (metadata !== undefined) patch.metadata = metadata;
+  return patch;
+}
+
+const EVENT_FIELDS = ['id', 'ts', 'type', 'level', 'agentId', 'taskId', 'payload', 'seq', 'runId'];
+
+/** Validates one event as a producer sent it; `seq` and a matching `runId` are accepted and ignored. */
+export function validateEventInput(body: unknown, runId: string, path = 'event'): EventInput {
+  if (!isObject(body)) throw badRequest(`${path} must be a JSON object; got ${quote(body)}`);
+  checkKnownFields(body, EVENT_FIELDS, path);
+  const { type } = body;
+  if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
+    throw badRequest(
+      `${path}.type must be a dotted name like "task.progress" (letters, digits, _ . : / -, at most 128); got ${quote(type)}`,
+    );
+  }
+  if (body.runId !== undefined && body.runId !== runId) {
+    throw badRequest(`${path}.runId ${quote(body.runId)} does not match the run in the path ${quote(runId)}`);
+  }
+  const input: EventInput = { type };
+  if (body.id !== undefined && body.id !== null) {
+    if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > MAX_EVENT_ID_LENGTH) {
+      throw badRequest(`${path}.id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters; got ${quote(body.id)}`);
+    }
+    input.id = body.id;
+  }
+  if (body.ts !== undefined && body.ts !== null) input.ts = validateTimestamp(body.ts, `${path}.ts`);
+  if (body.level !== undefined && body.level !== null) input.level = validateLevel(body.level, `${path}.level`);
+  for (const field of ['agentId', 'taskId'] as const) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH) {
+      throw badRequest(`${path}.${field} must be a string of at most ${MAX_NAME_LENGTH} characters; got ${quote(value)}`);
+    }
+    input[field] = value;
+  }
+  if (body.payload !== undefined && body.payload !== null) {
+    if (!isObject(body.payload)) throw badRequest(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
+    input.payload = body.payload;
+  }
+  return input;
+}
+
+/** Parses an integer query or flag value within bounds, naming the parameter when it is wrong. */
+export function parseIntParam(raw: string | null, name: string, fallback: number, min: number, max: number): number {
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw badRequest(`${name} must be an integer from ${min} to ${max}; got ${quote(raw)}`);
+  }
+  return value;
+}
