@@ -6,7 +6,14 @@ export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_SERVER_URL = 'http://localhost:8787';
 
-export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'error', 'stopped'] as const;
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'error',
+  'stopped',
+] as const;
 export const TERMINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 

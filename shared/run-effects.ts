@@ -19,7 +19,12 @@ export function isFailedToolResult(event: Pick<AgentEvent, 'type' | 'payload'>):
 }
 
 export function countsAsError(event: Pick<AgentEvent, 'type' | 'level' | 'payload'>): boolean {
-  return event.level === 'error' || event.type === 'run.error' || event.type === 'error' || isFailedToolResult(event);
+  return (
+    event.level === 'error' ||
+    event.type === 'run.error' ||
+    event.type === 'error' ||
+    isFailedToolResult(event)
+  );
 }
 
 function errorMessageOf(event: AgentEvent): string | undefined {

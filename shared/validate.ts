@@ -21,7 +21,8 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 export function quote(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    text =
+      typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   } catch {
     text = String(value);
   }
@@ -50,7 +51,8 @@ export function checkJsonShape(value: unknown, path = 'body', depth = 0): void {
     return;
   }
   for (const key of Object.keys(value)) {
-    if (key === '__proto__') throw badRequest(`${path} has a "__proto__" key, which is not allowed`);
+    if (key === '__proto__')
+      throw badRequest(`${path} has a "__proto__" key, which is not allowed`);
     checkJsonShape((value as JsonObject)[key], `${path}.${key}`, depth + 1);
   }
 }
@@ -58,7 +60,9 @@ export function checkJsonShape(value: unknown, path = 'body', depth = 0): void {
 function checkKnownFields(body: JsonObject, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
-      throw badRequest(`${what} has an unknown field ${quote(key)}; allowed: ${allowed.join(', ')}`);
+      throw badRequest(
+        `${what} has an unknown field ${quote(key)}; allowed: ${allowed.join(', ')}`,
+      );
     }
   }
 }
@@ -67,7 +71,8 @@ function optionalString(body: JsonObject, field: string, max: number): string | 
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw badRequest(`${field} must be a string; got ${quote(value)}`);
-  if (value.length > max) throw badRequest(`${field} must be at most ${max} characters; got ${value.length}`);
+  if (value.length > max)
+    throw badRequest(`${field} must be at most ${max} characters; got ${value.length}`);
   return value;
 }
 
@@ -103,7 +108,9 @@ function optionalObject(body: JsonObject, field: string): JsonObject | undefined
 
 export function validateTimestamp(value: unknown, field = 'ts'): string {
   if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
-    throw badRequest(`${field} must be an ISO-8601 date-time like 2024-05-01T12:00:00.000Z; got ${quote(value)}`);
+    throw badRequest(
+      `${field} must be an ISO-8601 date-time like 2024-05-01T12:00:00.000Z; got ${quote(value)}`,
+    );
   }
   return value;
 }
@@ -152,34 +159,53 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
     );
   }
   if (body.runId !== undefined && body.runId !== runId) {
-    throw badRequest(`${path}.runId ${quote(body.runId)} does not match the run in the path ${quote(runId)}`);
+    throw badRequest(
+      `${path}.runId ${quote(body.runId)} does not match the run in the path ${quote(runId)}`,
+    );
   }
   const input: EventInput = { type };
   if (body.id !== undefined && body.id !== null) {
-    if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > MAX_EVENT_ID_LENGTH) {
-      throw badRequest(`${path}.id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters; got ${quote(body.id)}`);
+    if (
+      typeof body.id !== 'string' ||
+      body.id.length === 0 ||
+      body.id.length > MAX_EVENT_ID_LENGTH
+    ) {
+      throw badRequest(
+        `${path}.id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters; got ${quote(body.id)}`,
+      );
     }
     input.id = body.id;
   }
-  if (body.ts !== undefined && body.ts !== null) input.ts = validateTimestamp(body.ts, `${path}.ts`);
-  if (body.level !== undefined && body.level !== null) input.level = validateLevel(body.level, `${path}.level`);
+  if (body.ts !== undefined && body.ts !== null)
+    input.ts = validateTimestamp(body.ts, `${path}.ts`);
+  if (body.level !== undefined && body.level !== null)
+    input.level = validateLevel(body.level, `${path}.level`);
   for (const field of ['agentId', 'taskId'] as const) {
     const value = body[field];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH) {
-      throw badRequest(`${path}.${field} must be a string of at most ${MAX_NAME_LENGTH} characters; got ${quote(value)}`);
+      throw badRequest(
+        `${path}.${field} must be a string of at most ${MAX_NAME_LENGTH} characters; got ${quote(value)}`,
+      );
     }
     input[field] = value;
   }
   if (body.payload !== undefined && body.payload !== null) {
-    if (!isObject(body.payload)) throw badRequest(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
+    if (!isObject(body.payload))
+      throw badRequest(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
     input.payload = body.payload;
   }
   return input;
 }
 
 /** Parses an integer query or flag value within bounds, naming the parameter when it is wrong. */
-export function parseIntParam(raw: string | null, name: string, fallback: number, min: number, max: number): number {
+export function parseIntParam(
+  raw: string | null,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === null || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -11,7 +11,12 @@ export interface JsonResponse<T = any> {
 export async function api<T = any>(
   base: string,
   path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string | Uint8Array } = {},
+  init: {
+    method?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    raw?: string | Uint8Array;
+  } = {},
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...init.headers };
   let body: string | Uint8Array | undefined = init.raw;
@@ -19,7 +24,11 @@ export async function api<T = any>(
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(base + path, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+  const response = await fetch(base + path, {
+    method: init.method ?? (body ? 'POST' : 'GET'),
+    headers,
+    body: body as RequestInit['body'],
+  });
   const text = await response.text();
   let parsed: unknown = undefined;
   try {
@@ -40,7 +49,10 @@ export interface SseClient {
   close(): void;
 }
 
-export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<SseClient> {
   const controller = new AbortController();
   const response = await fetch(url, { headers, signal: controller.signal });
   const parser = new SseParser();

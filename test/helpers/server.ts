@@ -33,20 +33,37 @@ export function tempDir(prefix = 'agent-ops-test-'): string {
 
 export async function startServer(options: ServerOptions = {}): Promise<ServerHandle> {
   const dataDir = options.dataDir ?? tempDir();
-  const args = [CLI, 'serve', '--port', String(options.port ?? 0), '--data', dataDir, ...(options.args ?? [])];
-  const env = { ...process.env, AGENTOPS_API_KEY: undefined, AGENTOPS_LOG_LEVEL: 'quiet', ...options.env };
+  const args = [
+    CLI,
+    'serve',
+    '--port',
+    String(options.port ?? 0),
+    '--data',
+    dataDir,
+    ...(options.args ?? []),
+  ];
+  const env = {
+    ...process.env,
+    AGENTOPS_API_KEY: undefined,
+    AGENTOPS_LOG_LEVEL: 'quiet',
+    ...options.env,
+  };
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => resolve(code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(stdout);
       if (match) resolve(match[1]!);
     });
-    proc.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+    proc.once('exit', (code) =>
+      reject(new Error(`server exited with ${code} before listening: ${stderr}`)),
+    );
   });
   return {
     url,

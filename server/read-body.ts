@@ -1,0 +1,72 @@
+// Reads a JSON request body within MAX_BODY_BYTES, refusing what is not JSON, not UTF-8, too big,
+// too deep or carries a `__proto__` key. Every refusal is an HttpError naming the problem.
+import type { IncomingMessage } from 'node:http';
+import { MAX_BODY_BYTES } from '../shared/constants.ts';
+import { HttpError, badRequest } from '../shared/http-error.ts';
+import { checkJsonShape, quote } from '../shared/validate.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function tooLarge(): HttpError {
+  return new HttpError(413, `request body must be at most ${MAX_BODY_BYTES} bytes`, {
+    connection: 'close',
+  });
+}
+
+function isJsonType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** The parsed body, or undefined when the request has none. */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  const raw = await readRaw(req);
+  if (raw.length === 0) return undefined;
+  if (!isJsonType(req.headers['content-type'])) {
+    throw new HttpError(
+      415,
+      `content-type must be application/json; got ${quote(req.headers['content-type'] ?? '')}`,
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw badRequest('request body is not valid UTF-8');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+  checkJsonShape(body);
+  return body;
+}
+
+/** Collects the body; past the limit it stops keeping chunks but leaves the stream flowing. */
+function readRaw(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        refused = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!refused) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}

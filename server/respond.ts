@@ -1,0 +1,75 @@
+// The one place that turns results and errors into HTTP responses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../shared/http-error.ts';
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers': 'content-type, x-api-key, authorization, last-event-id',
+  'access-control-expose-headers': 'link',
+  'access-control-max-age': '600',
+} as const;
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...CORS_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status, CORS_HEADERS);
+  res.end();
+}
+
+/** Maps any error to `{"error": …}`; anything that is not an HttpError is a 500 and is logged. */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: unknown,
+  log: (line: string) => void,
+): void {
+  const httpError =
+    error instanceof HttpError
+      ? error
+      : new HttpError(500, `internal error: ${(error as Error)?.message ?? error}`);
+  if (httpError.status >= 500 && !(error instanceof HttpError))
+    log(`error ${req.method} ${req.url}: ${(error as Error)?.stack}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, httpError.status, { error: httpError.message }, httpError.headers);
+  if (httpError.status === 413) drainThenClose(req, res);
+}
+
+/**
+ * After a 413 the client may still be sending; closing at once would reset the connection before
+ * it reads the answer. Read and discard a bounded amount more, then close.
+ */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 5000;
+
+function drainThenClose(req: IncomingMessage, res: ServerResponse): void {
+  let drained = 0;
+  const close = () => {
+    clearTimeout(timer);
+    res.socket?.destroySoon();
+  };
+  const timer = setTimeout(close, DRAIN_TIMEOUT_MS);
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_LIMIT_BYTES) close();
+  });
+  req.on('end', close);
+  req.resume();
+}

@@ -1,0 +1,102 @@
+// The persisted run index: runs.jsonl, an append-only log of run snapshots. The last record of a
+// run wins. Each snapshot says how much of the run's event log it covers, so start-up only parses
+// events written after the last checkpoint.
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Run } from '../shared/types.ts';
+import { scanLines } from './scan-lines.ts';
+
+export interface RunRecord {
+  op: 'put';
+  run: Run;
+  /** First seq still stored (retention may have dropped earlier segments). */
+  firstSeq: number;
+  /** First seq of the segment being appended to; names its file. */
+  active: number;
+  /** Bytes of the active segment this snapshot's counters cover. */
+  covered: number;
+  /** Bytes of all the run's segments at that point. */
+  bytes: number;
+}
+
+export interface DeleteRecord {
+  op: 'del';
+  id: string;
+}
+
+export type LogRecord = RunRecord | DeleteRecord;
+
+export class RunLog {
+  readonly path: string;
+  #fd: number;
+  #records = 0;
+
+  constructor(dataDir: string) {
+    this.path = join(dataDir, 'runs.jsonl');
+    this.#fd = openSync(this.path, 'a');
+  }
+
+  /** Every run's last record, in creation order, cutting a torn last line off the file. */
+  static read(
+    dataDir: string,
+    warn: (message: string) => void,
+  ): { runs: Map<string, RunRecord>; lines: number } {
+    const path = join(dataDir, 'runs.jsonl');
+    const runs = new Map<string, RunRecord>();
+    if (!existsSync(path)) return { runs, lines: 0 };
+    const buffer = readFileSync(path);
+    const scan = scanLines(buffer, (line) => {
+      const record = JSON.parse(line) as LogRecord;
+      if (record.op === 'del') runs.delete(record.id);
+      else if (record.op === 'put') runs.set(record.run.id, record);
+      else throw new Error('unknown record');
+    });
+    if (scan.tornBytes > 0) {
+      warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
+      RunLog.rewrite(dataDir, [...runs.values()]);
+    }
+    return { runs, lines: scan.count };
+  }
+
+  /** Replaces the log with one record per run, atomically (write, fsync, rename). */
+  static rewrite(dataDir: string, records: RunRecord[]): void {
+    const path = join(dataDir, 'runs.jsonl');
+    const temp = `${path}.tmp`;
+    const fd = openSync(temp, 'w');
+    try {
+      const text = records.map((record) => JSON.stringify(record) + '\n').join('');
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  }
+
+  append(record: LogRecord): void {
+    writeSync(this.#fd, JSON.stringify(record) + '\n');
+    this.#records++;
+  }
+
+  appendMany(records: LogRecord[]): void {
+    if (records.length === 0) return;
+    writeSync(this.#fd, records.map((record) => JSON.stringify(record) + '\n').join(''));
+    this.#records += records.length;
+  }
+
+  sync(): void {
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}

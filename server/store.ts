@@ -1,0 +1,590 @@
+// The store: runs in memory (persisted in runs.jsonl), each run's events in its own append-only
+// segment files. Writes are synchronous write(2) calls, so an event is acknowledged only once the
+// OS has it; fsync follows the --fsync mode.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
+import { HttpError } from '../shared/http-error.ts';
+import { applyEventToRun } from '../shared/run-effects.ts';
+import type {
+  AgentEvent,
+  EventInput,
+  FsyncMode,
+  Run,
+  RunInput,
+  RunPatch,
+} from '../shared/types.ts';
+import { isTerminal } from '../shared/validate.ts';
+import {
+  listSegments,
+  loadRunIndex,
+  readFrom,
+  readRecordLines,
+  scanRecords,
+  segmentPath,
+  truncateFile,
+  type RunIndex,
+} from './event-files.ts';
+import { RunLog, type RunRecord } from './run-log.ts';
+
+/** A segment is closed and a new one begun once it passes this size. */
+export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+/** Counters of busy runs are checkpointed into runs.jsonl this often. */
+export const CHECKPOINT_MS = 1000;
+/** Retention is enforced off the write path, this often. */
+export const RETENTION_CHECK_MS = 1000;
+/** Filtered reads scan this many records at a time. */
+const SCAN_BATCH = 1000;
+
+export interface StoreOptions {
+  fsync: FsyncMode;
+  /** Keep at most this many events in all; whole old segments are dropped. */
+  retentionMax?: number;
+  warn(message: string): void;
+}
+
+export interface StoreHooks {
+  /** A record was written; `line` is its JSON. */
+  onEvent?(run: Run, seq: number, line: string): void;
+  /** A run changed; `immediate` unless only its counters moved. */
+  onRunChange?(run: Run, immediate: boolean): void;
+  onRunDeleted?(id: string): void;
+}
+
+export type AppendResult =
+  { status: 200 | 201; event: AgentEvent } | { status: number; error: string };
+
+export interface EventQuery {
+  after?: number;
+  before?: number;
+  limit: number;
+  types?: string[];
+  levels?: string[];
+  q?: string;
+}
+
+interface RunState {
+  run: Run;
+  dir: string;
+  firstSeq: number;
+  active: number;
+  /** Bytes of the active segment written. */
+  activeBytes: number;
+  bytes: number;
+  index?: RunIndex;
+  fd?: number;
+  /** Counters moved since the last checkpoint. */
+  dirty: boolean;
+  /** Written but not yet fsynced. */
+  unsynced: boolean;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function defaultRunId(): string {
+  return `run-${Date.now()}-${randomBytes(4).toString('hex')}`;
+}
+
+function dirName(id: string): string {
+  return createHash('sha1').update(id).digest('hex');
+}
+
+export class Store {
+  readonly dataDir: string;
+  readonly hooks: StoreHooks = {};
+  #runs = new Map<string, RunState>();
+  #log: RunLog;
+  #options: StoreOptions;
+  #timers: NodeJS.Timeout[] = [];
+  #syncWaiters: Array<() => void> = [];
+  #syncing = false;
+  #degraded: string | undefined;
+
+  constructor(dataDir: string, options: StoreOptions) {
+    this.dataDir = dataDir;
+    this.#options = options;
+    mkdirSync(join(dataDir, 'events'), { recursive: true });
+    const { runs, lines } = RunLog.read(dataDir, options.warn);
+    for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
+    // Compact the log at start-up once it is mostly superseded checkpoints.
+    if (lines > 2 * this.#runs.size + 1000)
+      RunLog.rewrite(dataDir, [...this.#runs.values()].map(toRecord));
+    this.#log = new RunLog(dataDir);
+    this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
+    if (options.fsync === 'batch') {
+      this.#timers.push(setInterval(() => this.#syncAll(() => {}), FSYNC_INTERVAL_MS).unref());
+    }
+    if (options.retentionMax !== undefined) {
+      this.#timers.push(setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS).unref());
+    }
+  }
+
+  /** Rebuilds a run from its last snapshot plus whatever its active segment holds beyond it. */
+  #recover(record: RunRecord): RunState {
+    const state: RunState = {
+      run: record.run,
+      dir: join(this.dataDir, 'events', dirName(record.run.id)),
+      firstSeq: record.firstSeq,
+      active: record.active,
+      activeBytes: record.covered,
+      bytes: record.bytes,
+      dirty: false,
+      unsynced: false,
+    };
+    const path = segmentPath(state.dir, state.active);
+    const tail = readFrom(path, record.covered);
+    if (tail.length === 0) return state;
+    const scan = scanRecords(tail, record.covered, true);
+    for (const line of scan.lines) {
+      const event = JSON.parse(line) as AgentEvent;
+      applyEventToRun(state.run, event, event.ts);
+    }
+    if (scan.tornBytes > 0) {
+      this.#options.warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
+      truncateFile(path, scan.end);
+    }
+    state.bytes += scan.end - record.covered;
+    state.activeBytes = scan.end;
+    state.dirty = scan.lines.length > 0;
+    return state;
+  }
+
+  get degraded(): string | undefined {
+    return this.#degraded;
+  }
+
+  stats(): { runs: number; events: number; bytes: number } {
+    let events = 0;
+    let bytes = 0;
+    for (const state of this.#runs.values()) {
+      events += state.run.lastSeq - state.firstSeq + 1;
+      bytes += state.bytes;
+    }
+    return { runs: this.#runs.size, events, bytes };
+  }
+
+  getRun(id: string): Run | undefined {
+    return this.#runs.get(id)?.run;
+  }
+
+  /** Runs newest first. */
+  *runsNewestFirst(): Generator<Run> {
+    const states = [...this.#runs.values()];
+    for (let i = states.length - 1; i >= 0; i--) yield states[i]!.run;
+  }
+
+  createRun(input: RunInput): { run: Run; created: boolean } {
+    const id = input.id ?? defaultRunId();
+    const existing = this.#runs.get(id);
+    if (existing) return { run: existing.run, created: false };
+    const time = now();
+    const run: Run = {
+      id,
+      title: input.title ?? id,
+      status: input.status ?? 'running',
+      startedAt: time,
+      updatedAt: time,
+      metadata: input.metadata ?? {},
+      eventCount: 0,
+      toolCallCount: 0,
+      errorCount: 0,
+      lastSeq: 0,
+    };
+    if (isTerminal(run.status)) run.endedAt = time;
+    const state: RunState = {
+      run,
+      dir: join(this.dataDir, 'events', dirName(id)),
+      firstSeq: 1,
+      active: 1,
+      activeBytes: 0,
+      bytes: 0,
+      dirty: false,
+      unsynced: false,
+    };
+    this.#write(() => this.#log.append(toRecord(state)));
+    this.#runs.set(id, state);
+    this.hooks.onRunChange?.(run, true);
+    return { run, created: true };
+  }
+
+  patchRun(id: string, patch: RunPatch): Run {
+    const state = this.#state(id);
+    const { run } = state;
+    const next: Run = { ...run, metadata: { ...run.metadata }, updatedAt: now() };
+    if (patch.title !== undefined) next.title = patch.title;
+    if (patch.status !== undefined && patch.status !== run.status) {
+      next.status = patch.status;
+      if (isTerminal(patch.status)) next.endedAt = next.updatedAt;
+      else delete next.endedAt;
+    }
+    if (patch.errorMessage === null) delete next.errorMessage;
+    else if (patch.errorMessage !== undefined) next.errorMessage = patch.errorMessage;
+    // Merged key by key; a key set to null is removed (JSON merge patch).
+    for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+      if (value === null) delete next.metadata[key];
+      else next.metadata[key] = value;
+    }
+    this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
+    state.run = next;
+    state.dirty = false;
+    this.hooks.onRunChange?.(next, true);
+    return next;
+  }
+
+  deleteRun(id: string): void {
+    const state = this.#state(id);
+    this.#write(() => this.#log.append({ op: 'del', id }));
+    if (state.fd !== undefined) closeSync(state.fd);
+    this.#runs.delete(id);
+    rmSync(state.dir, { recursive: true, force: true });
+    this.hooks.onRunDeleted?.(id);
+  }
+
+  /**
+   * Appends events to a run (created when unknown), in one write. A producer id seen before is
+   * answered with the stored event and stores nothing. Throws 503 when the disk refuses the write,
+   * after cutting the file back so no seq is consumed.
+   */
+  appendEvents(runId: string, inputs: Array<EventInput | HttpError>): AppendResult[] {
+    const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;
+    const index = this.#index(state);
+    const time = now();
+    const results: AppendResult[] = [];
+    const fresh: AgentEvent[] = [];
+    const batchIds = new Map<string, AgentEvent>();
+    let text = '';
+    for (const input of inputs) {
+      if (input instanceof HttpError) {
+        results.push({ status: input.status, error: input.message });
+        continue;
+      }
+      if (input.id !== undefined) {
+        const earlier = batchIds.get(input.id);
+        if (earlier) {
+          results.push({ status: 200, event: earlier });
+          continue;
+        }
+        const seq = index.ids.get(input.id);
+        if (seq !== undefined) {
+          results.push({ status: 200, event: this.#readEvent(state, seq) });
+          continue;
+        }
+      }
+      const event: AgentEvent = {
+        id: input.id ?? randomUUID(),
+        seq: state.run.lastSeq + fresh.length + 1,
+        runId,
+        ts: input.ts ?? time,
+        type: input.type,
+        level: input.level ?? 'info',
+      } as AgentEvent;
+      if (input.agentId !== undefined) event.agentId = input.agentId;
+      if (input.taskId !== undefined) event.taskId = input.taskId;
+      event.payload = input.payload ?? {};
+      batchIds.set(event.id, event);
+      fresh.push(event);
+      results.push({ status: 201, event });
+      text += JSON.stringify(event) + '\n';
+    }
+    if (fresh.length === 0) return results;
+
+    const buffer = Buffer.from(text);
+    if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
+      this.#roll(state);
+    const fd = this.#openActive(state);
+    const before = state.activeBytes;
+    this.#write(() => {
+      try {
+        let written = 0;
+        while (written < buffer.length)
+          written += writeSync(fd, buffer, written, buffer.length - written);
+      } catch (error) {
+        ftruncateSync(fd, before);
+        throw error;
+      }
+    });
+
+    const segment = index.segments[index.segments.length - 1]!;
+    let offset = before;
+    const lines = text.split('\n');
+    const statusBefore = state.run.status;
+    for (let i = 0; i < fresh.length; i++) {
+      const event = fresh[i]!;
+      segment.offsets.push(offset);
+      offset += Buffer.byteLength(lines[i]!) + 1;
+      index.ids.set(event.id, event.seq);
+      applyEventToRun(state.run, event, time);
+    }
+    segment.bytes = offset;
+    state.activeBytes = offset;
+    state.bytes += buffer.length;
+    state.dirty = true;
+    state.unsynced = true;
+    for (let i = 0; i < fresh.length; i++)
+      this.hooks.onEvent?.(state.run, fresh[i]!.seq, lines[i]!);
+    this.hooks.onRunChange?.(state.run, state.run.status !== statusBefore);
+    return results;
+  }
+
+  /** Resolves once everything written so far is fsynced (for --fsync always). */
+  durable(): Promise<void> {
+    if (this.#options.fsync !== 'always') return Promise.resolve();
+    return new Promise((resolve) => this.#syncAll(resolve));
+  }
+
+  /** Raw record lines after `after`, at most `count`; for SSE replay. */
+  readLines(runId: string, after: number, count: number): string[] {
+    const state = this.#state(runId);
+    const from = Math.max(after + 1, state.firstSeq);
+    const n = Math.min(count, state.run.lastSeq - from + 1);
+    return n > 0 ? readRecordLines(this.#index(state), from, n) : [];
+  }
+
+  firstSeq(runId: string): number {
+    return this.#state(runId).firstSeq;
+  }
+
+  readEvents(runId: string, query: EventQuery): AgentEvent[] {
+    const state = this.#state(runId);
+    const { firstSeq } = state;
+    const { lastSeq } = state.run;
+    const filtered =
+      query.types !== undefined || query.levels !== undefined || query.q !== undefined;
+    if (!filtered) {
+      let from: number;
+      let to: number;
+      if (query.before !== undefined) {
+        to = Math.min(query.before - 1, lastSeq);
+        from = Math.max(firstSeq, to - query.limit + 1);
+      } else {
+        from = Math.max(firstSeq, (query.after ?? 0) + 1);
+        to = Math.min(lastSeq, from + query.limit - 1);
+      }
+      if (to < from) return [];
+      return readRecordLines(this.#index(state), from, to - from + 1).map(
+        (line) => JSON.parse(line) as AgentEvent,
+      );
+    }
+    const match = eventMatcher(query);
+    const found: AgentEvent[] = [];
+    const index = this.#index(state);
+    if (query.before !== undefined) {
+      let to = Math.min(query.before - 1, lastSeq);
+      while (to >= firstSeq && found.length < query.limit) {
+        const from = Math.max(firstSeq, to - SCAN_BATCH + 1);
+        const lines = readRecordLines(index, from, to - from + 1);
+        for (let i = lines.length - 1; i >= 0 && found.length < query.limit; i--) {
+          const event = match(lines[i]!);
+          if (event) found.push(event);
+        }
+        to = from - 1;
+      }
+      return found.reverse();
+    }
+    let from = Math.max(firstSeq, (query.after ?? 0) + 1);
+    while (from <= lastSeq && found.length < query.limit) {
+      const lines = readRecordLines(index, from, Math.min(SCAN_BATCH, lastSeq - from + 1));
+      for (const line of lines) {
+        const event = match(line);
+        if (event) found.push(event);
+        if (found.length === query.limit) break;
+      }
+      from += SCAN_BATCH;
+    }
+    return found;
+  }
+
+  /** The run's segment files and how much of each is whole records now; for NDJSON export. */
+  exportParts(runId: string): Array<{ path: string; bytes: number }> {
+    const index = this.#index(this.#state(runId));
+    return index.segments.filter((s) => s.bytes > 0).map((s) => ({ path: s.path, bytes: s.bytes }));
+  }
+
+  /** Appends a snapshot of every run whose counters moved since the last one. */
+  checkpoint(): void {
+    const records: RunRecord[] = [];
+    for (const state of this.#runs.values()) {
+      if (!state.dirty) continue;
+      state.dirty = false;
+      records.push(toRecord(state));
+    }
+    try {
+      this.#log.appendMany(records);
+    } catch (error) {
+      this.#degraded = `cannot write the run index: ${(error as Error).message}`;
+    }
+  }
+
+  /** Drops whole segments, oldest runs first, until at most retentionMax events remain. */
+  enforceRetention(): void {
+    const max = this.#options.retentionMax;
+    if (max === undefined) return;
+    let excess = this.stats().events - max;
+    for (const state of this.#runs.values()) {
+      if (excess <= 0) break;
+      const segments = listSegments(state.dir);
+      for (let i = 0; i < segments.length && excess > 0; i++) {
+        const firstSeq = segments[i]!;
+        const nextFirst = segments[i + 1] ?? state.run.lastSeq + 1;
+        const path = segmentPath(state.dir, firstSeq);
+        const size = statSync(path).size;
+        if (firstSeq === state.active && state.fd !== undefined) {
+          closeSync(state.fd);
+          state.fd = undefined;
+        }
+        rmSync(path, { force: true });
+        excess -= nextFirst - Math.max(firstSeq, state.firstSeq);
+        state.firstSeq = nextFirst;
+        state.bytes -= size;
+        if (firstSeq === state.active) {
+          state.active = nextFirst;
+          state.activeBytes = 0;
+        }
+        // The id set and offsets are rebuilt from what is left on the next touch.
+        state.index = undefined;
+        this.#write(() => this.#log.append(toRecord(state)));
+      }
+    }
+  }
+
+  close(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.checkpoint();
+    for (const state of this.#runs.values()) {
+      if (state.fd === undefined) continue;
+      if (this.#options.fsync !== 'never') fsyncSync(state.fd);
+      closeSync(state.fd);
+      state.fd = undefined;
+    }
+    this.#log.sync();
+    this.#log.close();
+  }
+
+  #state(id: string): RunState {
+    const state = this.#runs.get(id);
+    if (!state) throw new HttpError(404, `run ${JSON.stringify(id)} not found`);
+    return state;
+  }
+
+  #index(state: RunState): RunIndex {
+    state.index ??= loadRunIndex(state.dir, this.#options.warn);
+    return state.index;
+  }
+
+  #readEvent(state: RunState, seq: number): AgentEvent {
+    return JSON.parse(readRecordLines(this.#index(state), seq, 1)[0]!) as AgentEvent;
+  }
+
+  #openActive(state: RunState): number {
+    if (state.fd !== undefined) return state.fd;
+    mkdirSync(state.dir, { recursive: true });
+    state.fd = openSync(segmentPath(state.dir, state.active), 'a');
+    const index = this.#index(state);
+    if (index.segments.at(-1)?.firstSeq !== state.active) {
+      index.segments.push({
+        firstSeq: state.active,
+        path: segmentPath(state.dir, state.active),
+        bytes: 0,
+        offsets: [],
+      });
+    }
+    return state.fd;
+  }
+
+  /** Closes the active segment; the next write opens one named by the next seq. */
+  #roll(state: RunState): void {
+    if (state.fd !== undefined) {
+      if (this.#options.fsync !== 'never') fsyncSync(state.fd);
+      closeSync(state.fd);
+      state.fd = undefined;
+    }
+    state.active = state.run.lastSeq + 1;
+    state.activeBytes = 0;
+    // Recorded before the first write into it, so recovery knows which file to read.
+    this.#write(() => this.#log.append(toRecord(state)));
+  }
+
+  /** Runs a write; a failure marks the store degraded and answers 503 without touching state. */
+  #write(action: () => void): void {
+    try {
+      action();
+      this.#degraded = undefined;
+    } catch (error) {
+      const reason = `cannot write to ${this.dataDir}: ${(error as Error).message}`;
+      this.#degraded = reason;
+      throw new HttpError(503, reason, { 'retry-after': '1' });
+    }
+  }
+
+  /** fsyncs every file written since the last sync; `done` runs after the sync that covers now. */
+  #syncAll(done: () => void): void {
+    this.#syncWaiters.push(done);
+    if (this.#syncing) return;
+    const waiters = this.#syncWaiters;
+    this.#syncWaiters = [];
+    const fds: number[] = [];
+    for (const state of this.#runs.values()) {
+      if (state.unsynced && state.fd !== undefined) fds.push(state.fd);
+      state.unsynced = false;
+    }
+    this.#syncing = true;
+    let pending = fds.length + 1;
+    const finish = () => {
+      if (--pending > 0) return;
+      this.#syncing = false;
+      for (const waiter of waiters) waiter();
+      if (this.#syncWaiters.length > 0) this.#syncAll(() => {});
+    };
+    for (const fd of fds) fsync(fd, finish);
+    try {
+      this.#log.sync();
+    } catch {
+      // Reported by the next write; fsync of the index is best effort between checkpoints.
+    }
+    finish();
+  }
+}
+
+function toRecord(
+  state: Pick<RunState, 'run' | 'firstSeq' | 'active' | 'activeBytes' | 'bytes'>,
+): RunRecord {
+  return {
+    op: 'put',
+    run: state.run,
+    firstSeq: state.firstSeq,
+    active: state.active,
+    covered: state.activeBytes,
+    bytes: state.bytes,
+  };
+}
+
+function eventMatcher(query: EventQuery): (line: string) => AgentEvent | undefined {
+  const q = query.q?.toLowerCase();
+  return (line) => {
+    if (q !== undefined && !line.toLowerCase().includes(q)) return undefined;
+    const event = JSON.parse(line) as AgentEvent;
+    if (query.levels && !query.levels.includes(event.level)) return undefined;
+    if (
+      query.types &&
+      !query.types.some((t) =>
+        t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : event.type === t,
+      )
+    ) {
+      return undefined;
+    }
+    return event;
+  };
+}
