@@ -13,8 +13,9 @@ import {
 } from '../shared/constants.ts';
 import { HttpError, badRequest } from '../shared/http-error.ts';
 import { SSE_HEADERS, SSE_PREAMBLE } from '../shared/sse.ts';
-import type { Health, Run } from '../shared/types.ts';
+import type { ControlAction, Health, Run } from '../shared/types.ts';
 import {
+  isObject,
   parseIntParam,
   quote,
   validateEventInput,
@@ -24,6 +25,7 @@ import {
   validateRunPatch,
   validateStatus,
 } from '../shared/validate.ts';
+import { ControlChannels } from './control-channels.ts';
 import { readJsonBody } from './read-body.ts';
 import { CORS_HEADERS, sendEmpty, sendError, sendJson } from './respond.ts';
 import { serveStatic } from './static-files.ts';
@@ -83,6 +85,7 @@ function list(value: string | null): string[] | undefined {
 export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
+  const control = new ControlChannels(store, hub);
   const keyDigest = options.apiKey ? digest(options.apiKey) : undefined;
 
   const runParam = (params: string[]) => {
@@ -283,6 +286,42 @@ export function createApp(options: AppOptions): App {
                 );
           openSse(res);
           hub.subscribeRun(run.id, res, cursor);
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/runs\/([^/]+)\/(pause|resume|stop)$/,
+      methods: {
+        async POST(req, res, _url, params) {
+          const run = existingRun(params);
+          const body = await readJsonBody(req);
+          if (
+            body !== undefined &&
+            (!isObject(body) || Object.keys(body).some((key) => key !== 'reason'))
+          ) {
+            throw badRequest(
+              `control request body must be {"reason"?: string}; got ${quote(body)}`,
+            );
+          }
+          const reason = isObject(body) ? body.reason : undefined;
+          if (reason !== undefined && typeof reason !== 'string')
+            throw badRequest(`reason must be a string; got ${quote(reason)}`);
+          const updated = control.request(run, params[1] as ControlAction, reason);
+          await store.durable();
+          sendJson(res, 202, updated);
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/runs\/([^/]+)\/control$/,
+      methods: {
+        GET(req, res, _url, params) {
+          const run = existingRun(params);
+          const lastEventId = req.headers['last-event-id'];
+          const seen =
+            typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : 0;
+          openSse(res);
+          control.attach(run.id, res, seen);
         },
       },
     },

@@ -134,6 +134,7 @@ export class Store {
 
   /** Rebuilds a run from its last snapshot plus whatever its active segment holds beyond it. */
   #recover(record: RunRecord): RunState {
+    if (record.run.control) record.run.control.producerAttached = false;
     const state: RunState = {
       run: record.run,
       dir: join(this.dataDir, 'events', dirName(record.run.id)),
@@ -242,6 +243,15 @@ export class Store {
     state.dirty = false;
     this.hooks.onRunChange?.(next, true);
     return next;
+  }
+
+  /** Control state is live-only: kept in memory and in checkpoints, never a reason to write. */
+  setControl(id: string, control: RunControl): Run {
+    const state = this.#state(id);
+    state.run = { ...state.run, control, updatedAt: now() };
+    state.dirty = true;
+    this.hooks.onRunChange?.(state.run, true);
+    return state.run;
   }
 
   deleteRun(id: string): void {

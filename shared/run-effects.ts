@@ -1,5 +1,5 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
-import type { AgentEvent, Run, RunStatus } from './types.ts';
+import type { AgentEvent, ControlAction, Run, RunStatus } from './types.ts';
 import { isTerminal } from './validate.ts';
 
 const STATUS_BY_TYPE: Record<string, RunStatus> = {
@@ -9,6 +9,12 @@ const STATUS_BY_TYPE: Record<string, RunStatus> = {
   'run.stopped': 'stopped',
   'run.paused': 'paused',
   'run.resumed': 'running',
+};
+
+const CONFIRMS: Record<ControlAction, string> = {
+  pause: 'run.paused',
+  resume: 'run.resumed',
+  stop: 'run.stopped',
 };
 
 /** A tool.result that carries an `error` or `success: false` is a failed call. */
@@ -47,11 +53,15 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   if (countsAsError(event)) run.errorCount += 1;
 
   const next = STATUS_BY_TYPE[event.type];
+  // A producer's confirmation settles the control request it answers.
+  const pending = run.control?.pending;
+  if (pending !== undefined && CONFIRMS[pending] === event.type) delete run.control!.pending;
   // A terminal status is not changed by later events; an explicit PATCH may.
   if (next === undefined || isTerminal(run.status) || next === run.status) return false;
   run.status = next;
   if (isTerminal(next)) {
     run.endedAt = now;
+    if (run.control) delete run.control.pending;
     if (next === 'error') {
       const message = errorMessageOf(event);
       if (message !== undefined) run.errorMessage = message;

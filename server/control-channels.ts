@@ -1,0 +1,82 @@
+// Run control: pause / resume / stop requests, and the SSE channel a producer holds open to hear
+// them. With no producer attached, the server applies a request itself.
+import type { ServerResponse } from 'node:http';
+import { HttpError } from '../shared/http-error.ts';
+import { formatSse } from '../shared/sse.ts';
+import type { ControlAction, Run, RunStatus } from '../shared/types.ts';
+import type { Store } from './store.ts';
+import type { StreamHub } from './stream-hub.ts';
+
+const ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> = {
+  pause: ['running'],
+  resume: ['paused'],
+  stop: ['queued', 'running', 'paused'],
+};
+
+const CONFIRMATION: Record<ControlAction, string> = {
+  pause: 'run.paused',
+  resume: 'run.resumed',
+  stop: 'run.stopped',
+};
+
+interface Pending {
+  seq: number;
+  message: string;
+}
+
+export class ControlChannels {
+  #store: Store;
+  #hub: StreamHub;
+  #channels = new Map<string, Set<ServerResponse>>();
+  /** The last request of each run whose producer has not confirmed it, as sent on the channel. */
+  #pending = new Map<string, Pending>();
+
+  constructor(store: Store, hub: StreamHub) {
+    this.#store = store;
+    this.#hub = hub;
+  }
+
+  request(run: Run, action: ControlAction, reason: string | undefined): Run {
+    if (!ALLOWED_FROM[action].includes(run.status)) {
+      throw new HttpError(
+        409,
+        `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${ALLOWED_FROM[action].join(', ')}`,
+      );
+    }
+    const payload = reason === undefined ? {} : { reason };
+    const [requested] = this.#store.appendEvents(run.id, [
+      { type: `run.${action}_requested`, payload },
+    ]);
+    const channels = this.#channels.get(run.id);
+    if (!channels || channels.size === 0) {
+      this.#store.appendEvents(run.id, [
+        { type: CONFIRMATION[action], payload: { ...payload, by: 'server' } },
+      ]);
+      return this.#store.getRun(run.id)!;
+    }
+    const seq = 'event' in requested! ? requested.event.seq : 0;
+    const pending = { seq, message: formatSse(JSON.stringify({ action, ...payload }), seq) };
+    this.#pending.set(run.id, pending);
+    for (const res of channels) res.write(pending.message);
+    return this.#store.setControl(run.id, { pending: action, producerAttached: true });
+  }
+
+  /** A producer holds this open; a request it has not seen (by Last-Event-ID) is sent at once. */
+  attach(runId: string, res: ServerResponse, lastSeenSeq: number): void {
+    let channels = this.#channels.get(runId);
+    if (!channels) this.#channels.set(runId, (channels = new Set()));
+    channels.add(res);
+    this.#hub.track(res);
+    const run = this.#store.getRun(runId)!;
+    const pending = this.#pending.get(runId);
+    if (pending && run.control?.pending && pending.seq > lastSeenSeq) res.write(pending.message);
+    this.#store.setControl(runId, { ...run.control, producerAttached: true });
+    res.on('close', () => {
+      channels.delete(res);
+      if (channels.size > 0) return;
+      this.#channels.delete(runId);
+      const current = this.#store.getRun(runId);
+      if (current) this.#store.setControl(runId, { ...current.control, producerAttached: false });
+    });
+  }
+}
