@@ -22,6 +22,7 @@ import type {
   EventInput,
   FsyncMode,
   Run,
+  RunControl,
   RunInput,
   RunPatch,
 } from '../shared/types.ts';
