@@ -6,6 +6,6 @@ if (command === 'serve') {
   const { serve } = (await import(serverModule)) as { serve(argv: string[]): Promise<void> };
   await serve(rest);
 } else {
-  process.stderr.write('agent-ops: only `serve` exists so far\n');
-  process.exitCode = 2;
+  const { runCli } = await import('./run-cli.ts');
+  process.exitCode = await runCli(process.argv.slice(2));
 }

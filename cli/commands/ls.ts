@@ -1,0 +1,114 @@
+// `agent-ops ls`: the runs on the server, newest first, as a table (or JSON).
+import { RUN_STATUSES, RUNS_MAX_LIMIT } from '../../shared/constants.ts';
+import type { Run } from '../../shared/types.ts';
+import { quote } from '../../shared/validate.ts';
+import { usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { createClient } from '../create-client.ts';
+import { refused } from '../event-sender.ts';
+import { EXIT } from '../exit-codes.ts';
+import { formatAge } from '../format-age.ts';
+import { formatTable } from '../format-table.ts';
+import { createOutput, type Style } from '../output.ts';
+
+const STATUS_STYLE: Record<string, Style> = {
+  running: 'cyan',
+  paused: 'yellow',
+  completed: 'green',
+  error: 'red',
+  stopped: 'yellow',
+  queued: 'dim',
+};
+
+export const lsCommand: Command = {
+  name: 'ls',
+  summary: 'List runs, newest first',
+  usage: 'ls [options]',
+  options: [
+    {
+      name: 'status',
+      flags: ['--status'],
+      type: 'string',
+      valueName: 'status',
+      choices: RUN_STATUSES,
+      description: RUN_STATUSES.join(' | '),
+    },
+    {
+      name: 'search',
+      flags: ['--search', '-s'],
+      type: 'string',
+      valueName: 'text',
+      description: 'Only runs whose id or title contains this',
+    },
+    {
+      name: 'limit',
+      flags: ['--limit', '-n'],
+      type: 'integer',
+      valueName: 'n',
+      min: 1,
+      max: RUNS_MAX_LIMIT,
+      default: 20,
+      description: 'At most this many runs',
+    },
+    JSON_OPTION,
+    ...CONNECTION_OPTIONS,
+    HELP_OPTION,
+  ],
+  examples: ['agent-ops ls', 'agent-ops ls --status error --limit 5', 'agent-ops ls --json'],
+
+  async run(args) {
+    const command = 'ls';
+    const connection = connectionFrom(args, command);
+    const { options } = args;
+    if (args.positionals.length > 0)
+      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
+    const query = new URLSearchParams({ limit: String(options.limit) });
+    if (options.status !== undefined) query.set('status', String(options.status));
+    if (options.search !== undefined) query.set('q', String(options.search));
+
+    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
+    const client = createClient(connection, output);
+    try {
+      // A listing is a first contact: a server that is not there fails as fast as creating a run.
+      const response = await client.request<Run[]>('GET', `/api/runs?${query}`, undefined, {
+        retryForMs: Math.min(5_000, client.retryForMs),
+      });
+      if (response.status !== 200 || !Array.isArray(response.body))
+        throw refused(`GET /api/runs?${query}`, response);
+      const runs = response.body;
+      if (output.json) {
+        output.result(runs);
+        return EXIT.ok;
+      }
+      if (runs.length === 0) {
+        output.info('no runs');
+        return EXIT.ok;
+      }
+      const rows = runs.map((run) => [
+        run.id,
+        run.status,
+        String(run.eventCount),
+        String(run.toolCallCount),
+        String(run.errorCount),
+        formatAge(run.updatedAt),
+        run.title,
+      ]);
+      const table = formatTable(
+        ['ID', 'STATUS', 'EVENTS', 'TOOLS', 'ERRORS', 'UPDATED', 'TITLE'],
+        rows,
+      );
+      const [header, ...lines] = table.split('\n');
+      const at = header!.indexOf('STATUS');
+      output.info(output.paint('bold', header!));
+      lines.forEach((line, index) => {
+        const status = runs[index]!.status;
+        const painted = output.paint(STATUS_STYLE[status] ?? 'dim', status);
+        output.info(line.slice(0, at) + painted + line.slice(at + status.length));
+      });
+      return EXIT.ok;
+    } finally {
+      client.close();
+    }
+  },
+};

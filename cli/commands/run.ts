@@ -1,0 +1,339 @@
+// The default command: the original simulated runner, one run or many (--runs / --concurrency).
+import { randomInt } from 'node:crypto';
+import { RUN_ID_PATTERN } from '../../shared/constants.ts';
+import { MAX_SEED } from '../../shared/random.ts';
+import { runDashboardUrl } from '../../shared/run-url.ts';
+import type { EventInput } from '../../shared/types.ts';
+import { quote } from '../../shared/validate.ts';
+import { usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { createClient } from '../create-client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { appendGithubSummary } from '../github-summary.ts';
+import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
+import { newRunId } from '../new-run-id.ts';
+import { createOutput, type Output } from '../output.ts';
+import { percentile } from '../percentile.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { simulateRun, type SimulatedRunResult } from '../simulated-run.ts';
+
+export const MAX_STEPS = 1_000_000;
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Run the simulated agent (the default command)',
+  usage: '[run] [options]',
+  options: [
+    {
+      name: 'title',
+      flags: ['--title'],
+      type: 'string',
+      valueName: 'text',
+      default: 'Agent Test Run',
+      description: 'Run title',
+    },
+    {
+      name: 'steps',
+      flags: ['--steps'],
+      type: 'integer',
+      valueName: 'n',
+      min: 1,
+      max: MAX_STEPS,
+      default: 10,
+      description: 'Number of steps',
+    },
+    {
+      name: 'interval',
+      flags: ['--interval'],
+      type: 'integer',
+      valueName: 'ms',
+      min: 0,
+      max: 3_600_000,
+      default: 500,
+      description: 'Pause between steps, in milliseconds',
+    },
+    {
+      name: 'failAt',
+      flags: ['--failAt', '--fail-at'],
+      type: 'integer',
+      valueName: 'step',
+      min: 1,
+      max: MAX_STEPS,
+      description: 'Fail the run at this step (exit 1)',
+    },
+    {
+      name: 'seed',
+      flags: ['--seed'],
+      type: 'integer',
+      valueName: 'n',
+      min: 0,
+      max: MAX_SEED,
+      description:
+        'Seed for the mix of events; the same seed sends the same sequence (default random)',
+    },
+    {
+      name: 'id',
+      flags: ['--id'],
+      type: 'string',
+      valueName: 'runId',
+      description: 'Run id (default run-<epoch ms>-<random>)',
+    },
+    {
+      name: 'runs',
+      flags: ['--runs'],
+      type: 'integer',
+      valueName: 'n',
+      min: 1,
+      max: 100_000,
+      default: 1,
+      description: 'Stress: run this many full lifecycles and print a summary',
+    },
+    {
+      name: 'concurrency',
+      flags: ['--concurrency'],
+      type: 'integer',
+      valueName: 'c',
+      min: 1,
+      max: 1000,
+      default: 4,
+      description: 'Stress: how many runs at once',
+    },
+    {
+      name: 'quiet',
+      flags: ['--quiet', '-q'],
+      type: 'boolean',
+      description: 'Print only the run id',
+    },
+    JSON_OPTION,
+    ...CONNECTION_OPTIONS,
+    {
+      name: 'version',
+      flags: ['--version', '-v'],
+      type: 'boolean',
+      description: 'Print the version',
+    },
+    HELP_OPTION,
+  ],
+  examples: [
+    'agent-ops --steps 20 --interval 200',
+    'agent-ops --steps 10 --failAt 5',
+    'agent-ops --steps 1000 --interval 0 --seed 42 --json',
+    'agent-ops --runs 50 --concurrency 10 --steps 20 --interval 10',
+  ],
+
+  async run(args) {
+    const command = ''; // the runner's usage errors point at the top-level help
+    const connection = connectionFrom(args, command);
+    const { options } = args;
+    if (args.positionals.length > 0) {
+      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
+    }
+    const steps = Number(options.steps);
+    const failAt = options.failAt === undefined ? undefined : Number(options.failAt);
+    if (failAt !== undefined && failAt > steps) {
+      throw usageError(
+        `--failAt must be at most --steps (${steps}); got ${quote(String(failAt))}`,
+        command,
+      );
+    }
+    const runs = Number(options.runs);
+    const id = options.id === undefined ? undefined : String(options.id);
+    if (id !== undefined && !RUN_ID_PATTERN.test(id)) {
+      throw usageError(
+        `--id must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got ${quote(id)}`,
+        command,
+      );
+    }
+    if (id !== undefined && runs > 1) {
+      throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
+    }
+
+    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
+    const client = createClient(connection, output);
+    const interrupt = listenForInterrupt();
+    const plan = {
+      title: String(options.title),
+      steps,
+      intervalMs: Number(options.interval),
+      failAt,
+      seed: options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed),
+      signal: interrupt.signal,
+    };
+    try {
+      if (runs === 1) {
+        return await runOne(
+          { ...plan, runId: id ?? newRunId(), quiet: options.quiet === true },
+          client,
+          output,
+        );
+      }
+      return await runMany(plan, runs, Number(options.concurrency), client, output);
+    } finally {
+      interrupt.dispose();
+      client.close();
+    }
+  },
+};
+
+interface Plan {
+  title: string;
+  steps: number;
+  intervalMs: number;
+  failAt: number | undefined;
+  seed: number;
+  signal: AbortSignal;
+}
+
+type Client = ReturnType<typeof createClient>;
+
+function exitCodeFor(result: SimulatedRunResult): number {
+  if (result.status === 'stopped')
+    return SIGNAL_EXIT_CODES[result.stopReason as StopSignal] ?? EXIT.stopped;
+  return result.status === 'completed' ? EXIT.ok : EXIT.failed;
+}
+
+function describeStep(events: readonly EventInput[]): string {
+  const extra = events[1];
+  if (!extra) return '';
+  const payload = extra.payload ?? {};
+  if (extra.type === 'tool.called') {
+    const result = events[2]?.payload ?? {};
+    return `tool ${String(payload.toolName)} (${String(result.duration)} ms)`;
+  }
+  if (extra.type === 'metric')
+    return `metric ${String(payload.name)} = ${String(payload.value)} ${String(payload.unit)}`;
+  return `task ${String(payload.taskName)}`;
+}
+
+async function runOne(
+  plan: Plan & { runId: string; quiet: boolean },
+  client: Client,
+  output: Output,
+): Promise<number> {
+  const url = runDashboardUrl(client.baseUrl, plan.runId);
+  const chatty = !output.json && !plan.quiet;
+  const useBar = chatty && process.stderr.isTTY === true && !process.env.CI;
+  const bar = useBar ? new ProgressBar(process.stderr, plan.steps) : undefined;
+  const result = await simulateRun({
+    ...plan,
+    client,
+    onCreated: (run) => {
+      if (plan.quiet && !output.json) return output.info(run.id);
+      if (plan.quiet) return;
+      const failNote = plan.failAt === undefined ? '' : `, failing at step ${plan.failAt}`;
+      output.info(
+        `${output.paint('bold', `Run ${run.id}`)} ${quote(run.title)}: ${plan.steps} steps every ${plan.intervalMs} ms${failNote}, seed ${plan.seed}`,
+      );
+      output.info(`  ${output.paint('cyan', url)}`);
+    },
+    onStep: (step, events) => {
+      if (bar) bar.update(step, describeStep(events));
+      else if (chatty) output.info(`step ${step}/${plan.steps}  ${describeStep(events)}`);
+    },
+  });
+  bar?.clear();
+
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  if (!plan.quiet) {
+    if (result.status === 'completed') {
+      output.info(output.paint('green', `✔ completed: ${result.events} events in ${seconds} s`));
+    } else if (result.status === 'error') {
+      output.info(output.paint('red', `✖ error: ${result.errorMessage}`));
+    } else {
+      output.info(
+        output.paint('yellow', `■ stopped by ${result.stopReason} after step ${result.stepsDone}`),
+      );
+    }
+    output.info(`  ${output.paint('cyan', url)}`);
+  }
+  if (output.json) {
+    output.result({
+      runId: result.runId,
+      title: plan.title,
+      status: result.status,
+      ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+      steps: plan.steps,
+      stepsDone: result.stepsDone,
+      seed: plan.seed,
+      events: result.events,
+      durationMs: result.durationMs,
+      url,
+    });
+  }
+  appendGithubSummary({
+    runId: result.runId,
+    title: plan.title,
+    status: result.status,
+    events: result.events,
+    durationMs: result.durationMs,
+    ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+    url,
+  });
+  return exitCodeFor(result);
+}
+
+async function runMany(
+  plan: Plan,
+  runs: number,
+  concurrency: number,
+  client: Client,
+  output: Output,
+): Promise<number> {
+  const startedAt = performance.now();
+  const results: SimulatedRunResult[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < runs && !plan.signal.aborted) {
+      const index = next++;
+      const result = await simulateRun({
+        ...plan,
+        client,
+        runId: newRunId(),
+        seed: (plan.seed + index) % (MAX_SEED + 1),
+      });
+      results.push(result);
+      const mark =
+        result.status === 'completed' ? output.paint('green', '✔') : output.paint('red', '✖');
+      output.info(
+        `${mark} ${result.runId} ${result.status}  ${result.events} events  ${(result.durationMs / 1000).toFixed(1)} s`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, worker));
+
+  const durationMs = Math.round(performance.now() - startedAt);
+  const latencies = results.flatMap((result) => result.ackLatenciesMs);
+  const count = (status: string): number =>
+    results.filter((result) => result.status === status).length;
+  const events = results.reduce((sum, result) => sum + result.events, 0);
+  const summary = {
+    runs: results.length,
+    concurrency,
+    completed: count('completed'),
+    failed: count('error'),
+    stopped: count('stopped'),
+    events,
+    durationMs,
+    eventsPerSecond: Math.round(events / Math.max(durationMs / 1000, 0.001)),
+    ackLatencyMs: {
+      p50: Math.round(percentile(latencies, 50) * 10) / 10,
+      p99: Math.round(percentile(latencies, 99) * 10) / 10,
+    },
+    runIds: results.map((result) => result.runId),
+  };
+  output.info(
+    [
+      output.paint(
+        'bold',
+        `${summary.runs} runs, ${concurrency} at a time, in ${(durationMs / 1000).toFixed(1)} s`,
+      ),
+      `  completed ${summary.completed} · failed ${summary.failed} · stopped ${summary.stopped}`,
+      `  ${events} events · ${summary.eventsPerSecond} events/s`,
+      `  ack latency p50 ${summary.ackLatencyMs.p50} ms · p99 ${summary.ackLatencyMs.p99} ms`,
+    ].join('\n'),
+  );
+  if (output.json) output.result(summary);
+  if (plan.signal.aborted) return SIGNAL_EXIT_CODES[plan.signal.reason as StopSignal];
+  return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,96 @@
+// `agent-ops start`: create a run for a shell script or a CI job and print its id.
+import { randomUUID } from 'node:crypto';
+import { MAX_TITLE_LENGTH } from '../../shared/constants.ts';
+import { runDashboardUrl } from '../../shared/run-url.ts';
+import type { Run } from '../../shared/types.ts';
+import { quote } from '../../shared/validate.ts';
+import { checkRunId } from '../check-run-id.ts';
+import { usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { createClient } from '../create-client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { refused } from '../event-sender.ts';
+import { newRunId } from '../new-run-id.ts';
+import { createOutput } from '../output.ts';
+import { parseJsonOption } from '../parse-json-option.ts';
+import { createRun } from '../simulated-run.ts';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'Create a run and print its id (for shell scripts and CI)',
+  usage: 'start [options]',
+  options: [
+    {
+      name: 'title',
+      flags: ['--title'],
+      type: 'string',
+      valueName: 'text',
+      default: 'Untitled run',
+      description: 'Run title',
+    },
+    {
+      name: 'id',
+      flags: ['--id'],
+      type: 'string',
+      valueName: 'runId',
+      description: 'Run id (default run-<epoch ms>-<random>)',
+    },
+    {
+      name: 'metadata',
+      flags: ['--metadata'],
+      type: 'string',
+      valueName: 'json',
+      description: 'Run metadata, a JSON object',
+    },
+    JSON_OPTION,
+    ...CONNECTION_OPTIONS,
+    HELP_OPTION,
+  ],
+  examples: [
+    'RUN=$(agent-ops start --title "nightly build")',
+    `agent-ops start --title deploy --metadata '{"commit":"abc123"}' --json`,
+  ],
+
+  async run(args) {
+    const command = 'start';
+    const connection = connectionFrom(args, command);
+    const { options } = args;
+    if (args.positionals.length > 0)
+      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
+    const title = String(options.title);
+    if (title.length > MAX_TITLE_LENGTH) {
+      throw usageError(
+        `--title must be at most ${MAX_TITLE_LENGTH} characters; got ${title.length}`,
+        command,
+      );
+    }
+    const id = options.id === undefined ? newRunId() : checkRunId(String(options.id), command);
+    const metadata =
+      options.metadata === undefined
+        ? undefined
+        : parseJsonOption(String(options.metadata), '--metadata', command);
+
+    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
+    const client = createClient(connection, output);
+    try {
+      const created = await createRun(client, { id, title, ...(metadata ? { metadata } : {}) });
+      // Announce the run the way the runner does, so every run's history starts the same way.
+      const started = await client.request('POST', `/api/runs/${encodeURIComponent(id)}/events`, {
+        id: randomUUID(),
+        ts: new Date().toISOString(),
+        type: 'run.started',
+        payload: { message: 'Run started', source: 'agent-ops start' },
+      });
+      if (started.status !== 201 && started.status !== 200)
+        throw refused('the run.started event', started);
+      const current = await client.request<Run>('GET', `/api/runs/${encodeURIComponent(id)}`);
+      const run = current.status === 200 ? current.body : created;
+      if (output.json) output.result({ ...run, url: runDashboardUrl(client.baseUrl, id) });
+      else output.info(id);
+      return EXIT.ok;
+    } finally {
+      client.close();
+    }
+  },
+};

@@ -1,0 +1,186 @@
+// `agent-ops tail <runId>`: follow one run live until it ends (exit 0 / 1 / 4 by its status), or
+// with --all every run's changes until interrupted. Survives dropped connections and restarts.
+import { TERMINAL_STATUSES } from '../../shared/constants.ts';
+import type { AgentEvent, Run, RunChange } from '../../shared/types.ts';
+import { isTerminal, quote } from '../../shared/validate.ts';
+import { checkRunId } from '../check-run-id.ts';
+import { CliError, usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { createClient } from '../create-client.ts';
+import { refused } from '../event-sender.ts';
+import { EXIT, exitCodeForStatus } from '../exit-codes.ts';
+import { followStream } from '../follow-stream.ts';
+import { formatEvent } from '../format-event.ts';
+import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
+import { createOutput, type Output } from '../output.ts';
+import type { HttpClient } from '../http-client.ts';
+
+/** Event types that end a run (PROTOCOL.md, "What events do to a run"). */
+const ENDING_TYPES = new Set(['run.completed', 'run.error', 'error', 'run.stopped']);
+
+export const tailCommand: Command = {
+  name: 'tail',
+  summary: 'Follow a run live (or every run with --all)',
+  usage: 'tail <runId> [options]  |  tail --all [options]',
+  options: [
+    {
+      name: 'all',
+      flags: ['--all'],
+      type: 'boolean',
+      description: "Follow every run's changes instead of one run's events",
+    },
+    {
+      name: 'after',
+      flags: ['--after'],
+      type: 'integer',
+      valueName: 'seq',
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      default: 0,
+      description: 'Start after this event seq (0 replays the whole run)',
+    },
+    {
+      name: 'json',
+      flags: ['--json'],
+      type: 'boolean',
+      description: 'NDJSON on stdout: one stored event (or run change) per line',
+    },
+    ...CONNECTION_OPTIONS,
+    HELP_OPTION,
+  ],
+  examples: [
+    'agent-ops tail "$RUN"',
+    'agent-ops tail "$RUN" --json | jq .type',
+    'agent-ops tail --all',
+  ],
+
+  async run(args) {
+    const command = 'tail';
+    const connection = connectionFrom(args, command);
+    const { options, positionals } = args;
+    const all = options.all === true;
+    if (all && positionals.length > 0)
+      throw usageError(
+        `--all follows every run; got a run id too: ${quote(positionals[0])}`,
+        command,
+      );
+    const runId = all ? undefined : checkRunId(positionals[0], command);
+    if (positionals.length > 1)
+      throw usageError(`unexpected argument ${quote(positionals[1])}`, command);
+
+    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
+    const client = createClient(connection, output);
+    const interrupt = listenForInterrupt();
+    try {
+      const code =
+        runId === undefined
+          ? await tailAll(client, output, interrupt.signal)
+          : await tailRun(client, output, runId, Number(options.after), interrupt.signal);
+      if (interrupt.signal.aborted) return SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal];
+      return code;
+    } finally {
+      interrupt.dispose();
+      client.close();
+    }
+  },
+};
+
+async function getRun(client: HttpClient, runId: string, retryForMs?: number): Promise<Run> {
+  const path = `/api/runs/${encodeURIComponent(runId)}`;
+  const response = await client.request<Run>(
+    'GET',
+    path,
+    undefined,
+    retryForMs === undefined ? {} : { retryForMs },
+  );
+  if (response.status === 404) throw notFound(client, runId);
+  if (response.status !== 200) throw refused(`GET ${path}`, response);
+  return response.body;
+}
+
+function notFound(client: HttpClient, runId: string): CliError {
+  return new CliError(
+    EXIT.failed,
+    `no run ${quote(runId)} on ${client.baseUrl}; \`agent-ops ls\` lists the runs there`,
+  );
+}
+
+async function tailRun(
+  client: HttpClient,
+  output: Output,
+  runId: string,
+  after: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const initial = await getRun(client, runId, Math.min(5_000, client.retryForMs));
+  let lastSeq = after;
+  let ended = isTerminal(initial.status) && initial.lastSeq <= after;
+  if (!ended) {
+    await followStream({
+      client,
+      path: `/api/runs/${encodeURIComponent(runId)}/stream`,
+      ...(after > 0 ? { lastEventId: String(after) } : {}),
+      signal,
+      notFound: notFound(client, runId).message,
+      onReconnect: (reason) =>
+        output.note(
+          output.paint('dim', `agent-ops: stream lost (${reason}); resuming after #${lastSeq}`),
+        ),
+      onMessage: (message) => {
+        if (message.event === 'truncated') {
+          output.note(
+            output.paint(
+              'yellow',
+              `agent-ops: events before ${message.data} were removed by retention`,
+            ),
+          );
+          return false;
+        }
+        const event = JSON.parse(message.data) as AgentEvent;
+        // A resumed stream never repeats, but guard anyway: each seq is shown once.
+        if (event.seq <= lastSeq) return false;
+        lastSeq = event.seq;
+        if (output.json) output.record(event);
+        else output.info(formatEvent(event, output));
+        const caughtUpOnEndedRun = isTerminal(initial.status) && event.seq >= initial.lastSeq;
+        return ENDING_TYPES.has(event.type) || caughtUpOnEndedRun;
+      },
+    });
+    ended = !signal.aborted;
+  }
+  if (!ended) return EXIT.ok;
+  const final = await getRun(client, runId);
+  if (!(TERMINAL_STATUSES as readonly string[]).includes(final.status)) return EXIT.ok;
+  output.note(
+    output.paint(
+      final.status === 'completed' ? 'green' : final.status === 'error' ? 'red' : 'yellow',
+      `${runId} ${final.status}${final.errorMessage ? `: ${final.errorMessage}` : ''}`,
+    ),
+  );
+  return exitCodeForStatus(final.status);
+}
+
+async function tailAll(client: HttpClient, output: Output, signal: AbortSignal): Promise<number> {
+  await followStream({
+    client,
+    path: '/api/stream',
+    signal,
+    notFound: `${client.baseUrl} has no /api/stream; is it an agent-ops server?`,
+    onReconnect: (reason) =>
+      output.note(output.paint('dim', `agent-ops: stream lost (${reason}); reconnecting`)),
+    onMessage: (message) => {
+      const change = JSON.parse(message.data) as RunChange;
+      if (output.json) output.record(change);
+      else if (change.kind === 'deleted') output.info(`${change.id}  deleted`);
+      else {
+        const { run } = change;
+        output.info(
+          `${run.id}  ${run.status.padEnd(9)}  ${String(run.eventCount).padStart(6)} events  ${quote(run.title)}`,
+        );
+      }
+      return false;
+    },
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,82 @@
+// Options every network command shares, and how they become a connection.
+import { DEFAULT_SERVER_URL } from '../shared/constants.ts';
+import { quote } from '../shared/validate.ts';
+import { usageError } from './cli-error.ts';
+import type { OptionSpec, ParsedArgs } from './parse-args.ts';
+
+export const DEFAULT_RETRY_FOR_S = 60;
+
+export const HELP_OPTION: OptionSpec = {
+  name: 'help',
+  flags: ['--help', '-h'],
+  type: 'boolean',
+  description: 'Show this help',
+};
+
+export const JSON_OPTION: OptionSpec = {
+  name: 'json',
+  flags: ['--json'],
+  type: 'boolean',
+  description: 'Print one JSON document on stdout; human text goes to stderr',
+};
+
+export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'server',
+    flags: ['--server'],
+    type: 'string',
+    valueName: 'url',
+    env: 'AGENTOPS_SERVER',
+    default: DEFAULT_SERVER_URL,
+    description: 'Server URL (env AGENTOPS_SERVER)',
+  },
+  {
+    name: 'apiKey',
+    flags: ['--apiKey', '--api-key'],
+    type: 'string',
+    valueName: 'key',
+    env: 'AGENTOPS_API_KEY',
+    description: 'API key, sent as x-api-key (env AGENTOPS_API_KEY)',
+  },
+  {
+    name: 'retryFor',
+    flags: ['--retry-for', '--retryFor'],
+    type: 'number',
+    valueName: 's',
+    min: 0,
+    max: 86_400,
+    default: DEFAULT_RETRY_FOR_S,
+    description: 'Keep retrying an unreachable or overloaded server this many seconds',
+  },
+  {
+    name: 'noColor',
+    flags: ['--no-color'],
+    type: 'boolean',
+    description: 'No colours (also NO_COLOR)',
+  },
+];
+
+export interface Connection {
+  serverUrl: string;
+  apiKey: string | undefined;
+  retryForMs: number;
+}
+
+export function connectionFrom(args: ParsedArgs, command: string): Connection {
+  const raw = String(args.options.server);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw usageError(`--server must be an http:// or https:// URL; got ${quote(raw)}`, command);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw usageError(`--server must be an http:// or https:// URL; got ${quote(raw)}`, command);
+  }
+  const apiKey = args.options.apiKey;
+  return {
+    serverUrl: url.href.replace(/\/+$/, ''),
+    apiKey: typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined,
+    retryForMs: Number(args.options.retryFor) * 1000,
+  };
+}

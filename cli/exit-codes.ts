@@ -1,0 +1,19 @@
+// The CLI's exit codes, exactly as PROTOCOL.md lists them.
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unreachable: 3,
+  stopped: 4,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** How a run's final status reads as an exit code (runner, finish and tail agree). */
+export function exitCodeForStatus(status: string): ExitCode {
+  if (status === 'completed') return EXIT.ok;
+  if (status === 'stopped') return EXIT.stopped;
+  return EXIT.failed;
+}

@@ -1,0 +1,55 @@
+// The one help layout every command shares: Usage, Commands (top level only), Options with
+// their defaults, Examples.
+import { VERSION } from '../shared/constants.ts';
+import type { Command } from './command.ts';
+import type { OptionSpec } from './parse-args.ts';
+
+function flagsOf(option: OptionSpec): string {
+  const flags = option.flags.join(', ');
+  return option.type === 'boolean' ? flags : `${flags} <${option.valueName ?? 'value'}>`;
+}
+
+function describe(option: OptionSpec): string {
+  if (option.default === undefined || option.type === 'boolean') return option.description;
+  const shown =
+    typeof option.default === 'string' ? JSON.stringify(option.default) : String(option.default);
+  return `${option.description} (default ${shown})`;
+}
+
+function columns(rows: ReadonlyArray<readonly [string, string]>): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}
+
+export interface TopLevel {
+  summary: string;
+  usages: readonly string[];
+  commands: ReadonlyArray<{ name: string; summary: string }>;
+}
+
+/** A command's help; with `top`, the top-level help (the runner's options plus every command). */
+export function formatHelp(command: Command, top?: TopLevel): string {
+  const usages = top ? top.usages : [command.usage];
+  const lines = [
+    `agent-ops ${VERSION}: ${top ? top.summary : command.summary}`,
+    '',
+    'Usage',
+    ...usages.map((usage) => `  $ agent-ops ${usage}`),
+  ];
+  if (top) {
+    const { commands } = top;
+    lines.push(
+      '',
+      'Commands',
+      ...columns(commands.map(({ name, summary }) => [name, summary] as const)),
+    );
+    lines.push('', "Run `agent-ops <command> --help` for a command's options.");
+  }
+  lines.push(
+    '',
+    'Options',
+    ...columns(command.options.map((option) => [flagsOf(option), describe(option)] as const)),
+  );
+  lines.push('', 'Examples', ...command.examples.map((example) => `  $ ${example}`), '');
+  return lines.join('\n');
+}

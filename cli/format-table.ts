@@ -1,0 +1,14 @@
+// Plain aligned columns; the last column is left unpadded so long titles do not pad every line.
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

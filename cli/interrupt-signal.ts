@@ -1,0 +1,28 @@
+// SIGINT / SIGTERM as an AbortSignal: the first one asks the command to wind down (the runner
+// posts run.stopped); a second one ends the process at once.
+import { EXIT } from './exit-codes.ts';
+
+export const SIGNAL_EXIT_CODES = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
+export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+export interface InterruptSignal {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+export function listenForInterrupt(onFirst?: (name: StopSignal) => void): InterruptSignal {
+  const controller = new AbortController();
+  const handler = (name: StopSignal): void => {
+    if (controller.signal.aborted) process.exit(SIGNAL_EXIT_CODES[name]);
+    controller.abort(name);
+    onFirst?.(name);
+  };
+  const names = Object.keys(SIGNAL_EXIT_CODES) as StopSignal[];
+  for (const name of names) process.on(name, handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const name of names) process.off(name, handler);
+    },
+  };
+}

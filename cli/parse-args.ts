@@ -1,0 +1,107 @@
+// Parses argv against a command's option table. Every problem is a usage error that names the
+// flag and quotes the value it got.
+import { quote } from '../shared/validate.ts';
+import { usageError } from './cli-error.ts';
+
+export type OptionValue = string | number | boolean;
+
+export interface OptionSpec {
+  /** The key in the parsed result, e.g. `failAt`. */
+  name: string;
+  /** Every spelling accepted, canonical first: `['--failAt', '--fail-at']`. */
+  flags: readonly string[];
+  type: 'boolean' | 'string' | 'integer' | 'number';
+  description: string;
+  /** Shown in help as `<valueName>`. */
+  valueName?: string;
+  default?: OptionValue;
+  /** An environment variable read when the flag is absent. */
+  env?: string;
+  min?: number;
+  max?: number;
+  /** Allowed values of a string option. */
+  choices?: readonly string[];
+}
+
+export interface ParsedArgs {
+  options: Record<string, OptionValue | undefined>;
+  positionals: string[];
+}
+
+function convert(spec: OptionSpec, raw: string, source: string, command: string): OptionValue {
+  if (spec.type === 'string') {
+    if (spec.choices && !spec.choices.includes(raw)) {
+      throw usageError(
+        `${source} must be one of ${spec.choices.join(', ')}; got ${quote(raw)}`,
+        command,
+      );
+    }
+    return raw;
+  }
+  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  const wantsInteger = spec.type === 'integer';
+  const min = spec.min ?? Number.NEGATIVE_INFINITY;
+  const max = spec.max ?? Number.POSITIVE_INFINITY;
+  if (
+    !Number.isFinite(value) ||
+    (wantsInteger && !Number.isInteger(value)) ||
+    value < min ||
+    value > max
+  ) {
+    const kind = wantsInteger ? 'an integer' : 'a number';
+    const range =
+      spec.max === undefined ? `${min} or more` : `from ${min} to ${max.toLocaleString('en-US')}`;
+    throw usageError(`${source} must be ${kind} ${range}; got ${quote(raw)}`, command);
+  }
+  return value;
+}
+
+export function parseArgs(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ParsedArgs {
+  const byFlag = new Map<string, OptionSpec>();
+  for (const spec of specs) for (const flag of spec.flags) byFlag.set(flag, spec);
+
+  const options: Record<string, OptionValue | undefined> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const flag = equals === -1 ? arg : arg.slice(0, equals);
+    const spec = byFlag.get(flag);
+    if (!spec) throw usageError(`unknown option ${quote(flag)}`, command);
+    if (spec.type === 'boolean') {
+      if (equals !== -1) throw usageError(`${flag} takes no value; got ${quote(arg)}`, command);
+      options[spec.name] = true;
+      continue;
+    }
+    let raw: string;
+    if (equals !== -1) raw = arg.slice(equals + 1);
+    else if (i + 1 < argv.length) raw = argv[++i]!;
+    else throw usageError(`${flag} needs a value`, command);
+    // A value may start with "-" (`--steps -3`): it is still this flag's value, and is judged below.
+    options[spec.name] = convert(spec, raw, flag, command);
+  }
+
+  for (const spec of specs) {
+    if (options[spec.name] !== undefined) continue;
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    if (fromEnv !== undefined && fromEnv !== '') {
+      options[spec.name] = convert(spec, fromEnv, spec.env!, command);
+    } else if (spec.default !== undefined) {
+      options[spec.name] = spec.default;
+    }
+  }
+  return { options, positionals };
+}

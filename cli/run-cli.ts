@@ -1,0 +1,76 @@
+// Picks the command, parses its options, runs it, and is the one place that turns errors into
+// stderr text and exit codes.
+import { VERSION } from '../shared/constants.ts';
+import { quote } from '../shared/validate.ts';
+import { CliError, usageError } from './cli-error.ts';
+import type { Command } from './command.ts';
+import { COMMANDS, COMMAND_SUMMARIES } from './commands.ts';
+import { runCommand } from './commands/run.ts';
+import { EXIT } from './exit-codes.ts';
+import { formatHelp } from './format-help.ts';
+import { parseArgs } from './parse-args.ts';
+
+const TOP_LEVEL = {
+  summary: 'stream agent runs to an agent-ops server and watch them live',
+  usages: [
+    '[options]             run the simulated agent (the original runner)',
+    '<command> [options]',
+  ],
+  commands: COMMAND_SUMMARIES,
+};
+
+function helpFor(command: Command): string {
+  return command === runCommand ? formatHelp(command, TOP_LEVEL) : formatHelp(command);
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command)
+    throw usageError(
+      `unknown command ${quote(name)}; commands: ${COMMAND_SUMMARIES.map((c) => c.name).join(', ')}`,
+    );
+  return command;
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'help') {
+    process.stdout.write(helpFor(rest[0] === undefined ? runCommand : findCommand(rest[0])));
+    return EXIT.ok;
+  }
+  // With no command word, the CLI is the original runner: `agent-ops --steps 5`.
+  const isCommandWord = first !== undefined && !first.startsWith('-');
+  const command = isCommandWord ? findCommand(first) : runCommand;
+  const args = isCommandWord ? rest : argv;
+  // Help and version win over any other problem on the line, and load nothing else.
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(helpFor(command));
+    return EXIT.ok;
+  }
+  if (command === runCommand && (args.includes('--version') || args.includes('-v'))) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  return command.run(parseArgs(args, command.options, command === runCommand ? '' : command.name));
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`agent-ops: ${error.message}\n`);
+      if (error.exitCode === EXIT.usage) {
+        const where = error.helpCommand
+          ? `agent-ops ${error.helpCommand} --help`
+          : 'agent-ops --help';
+        process.stderr.write(`Run ${where}\n`);
+      }
+      return error.exitCode;
+    }
+    process.stderr.write(
+      `agent-ops: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT.failed;
+  }
+}
