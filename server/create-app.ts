@@ -27,7 +27,7 @@ import {
 } from '../shared/validate.ts';
 import { ControlChannels } from './control-channels.ts';
 import { readJsonBody } from './read-body.ts';
-import { CORS_HEADERS, sendEmpty, sendError, sendJson } from './respond.ts';
+import { CORS_HEADERS, sendEmpty, sendError, sendJson, sendJsonText } from './respond.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
@@ -211,7 +211,7 @@ export function createApp(options: AppOptions): App {
             const [result] = store.appendEvents(runId, [validateEventInput(body, runId)]);
             await store.durable();
             if ('error' in result!) throw new HttpError(result.status, result.error);
-            sendJson(res, result!.status, result!.event);
+            sendJsonText(res, result!.status, result!.json ?? JSON.stringify(result!.event));
             return;
           }
           if (body.length === 0) throw badRequest('event array must hold at least one event');
@@ -231,7 +231,13 @@ export function createApp(options: AppOptions): App {
           const results = store.appendEvents(runId, inputs);
           await store.durable();
           const allStored = results.every((result) => result.status < 300);
-          sendJson(res, allStored ? 201 : 207, { results });
+          // Built from the stored records' text rather than serializing every event again.
+          const items = results.map((result) =>
+            'event' in result
+              ? `{"status":${result.status},"event":${result.json ?? JSON.stringify(result.event)}}`
+              : JSON.stringify(result),
+          );
+          sendJsonText(res, allStored ? 201 : 207, `{"results":[${items.join(',')}]}`);
         },
         GET(_req, res, url, params) {
           const run = existingRun(params);

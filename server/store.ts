@@ -63,8 +63,9 @@ export interface StoreHooks {
   onRunDeleted?(id: string): void;
 }
 
+/** `json` is the stored record's text, when at hand, so answers need not serialize it again. */
 export type AppendResult =
-  { status: 200 | 201; event: AgentEvent } | { status: number; error: string };
+  { status: 200 | 201; event: AgentEvent; json?: string } | { status: number; error: string };
 
 export interface EventQuery {
   after?: number;
@@ -276,7 +277,7 @@ export class Store {
     const results: AppendResult[] = [];
     const fresh: AgentEvent[] = [];
     const batchIds = new Map<string, AgentEvent>();
-    let text = '';
+    const lines: string[] = [];
     for (const input of inputs) {
       if (input instanceof HttpError) {
         results.push({ status: input.status, error: input.message });
@@ -307,12 +308,13 @@ export class Store {
       event.payload = input.payload ?? {};
       batchIds.set(event.id, event);
       fresh.push(event);
-      results.push({ status: 201, event });
-      text += JSON.stringify(event) + '\n';
+      const line = JSON.stringify(event);
+      lines.push(line);
+      results.push({ status: 201, event, json: line });
     }
     if (fresh.length === 0) return results;
 
-    const buffer = Buffer.from(text);
+    const buffer = Buffer.from(lines.join('\n') + '\n');
     if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
       this.#roll(state);
     const fd = this.#openActive(state);
@@ -329,18 +331,17 @@ export class Store {
     });
 
     const segment = index.segments[index.segments.length - 1]!;
-    let offset = before;
-    const lines = text.split('\n');
     const statusBefore = state.run.status;
+    let start = 0;
     for (let i = 0; i < fresh.length; i++) {
       const event = fresh[i]!;
-      segment.offsets.push(offset);
-      offset += Buffer.byteLength(lines[i]!) + 1;
+      segment.offsets.push(before + start);
+      start = buffer.indexOf(0x0a, start) + 1;
       index.ids.set(event.id, event.seq);
       applyEventToRun(state.run, event, time);
     }
-    segment.bytes = offset;
-    state.activeBytes = offset;
+    segment.bytes = before + buffer.length;
+    state.activeBytes = segment.bytes;
     state.bytes += buffer.length;
     state.dirty = true;
     state.unsynced = true;
