@@ -8,9 +8,7 @@ import { checkJsonShape, quote } from '../shared/validate.ts';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function tooLarge(): HttpError {
-  return new HttpError(413, `request body must be at most ${MAX_BODY_BYTES} bytes`, {
-    connection: 'close',
-  });
+  return new HttpError(413, `request body must be at most ${MAX_BODY_BYTES} bytes`);
 }
 
 function isJsonType(contentType: string | undefined): boolean {
@@ -21,8 +19,6 @@ function isJsonType(contentType: string | undefined): boolean {
 
 /** The parsed body, or undefined when the request has none. */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
   const raw = await readRaw(req);
   if (raw.length === 0) return undefined;
   if (!isJsonType(req.headers['content-type'])) {
@@ -47,25 +43,36 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   return body;
 }
 
-/** Collects the body; past the limit it stops keeping chunks but leaves the stream flowing. */
+/**
+ * A client that is still sending when the server answers and closes gets a reset instead of the
+ * answer, so a body over the limit is read to its end and discarded before the 413 goes out, up to
+ * this much; past it the connection is dropped after the answer.
+ */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Collects the body; past the limit it keeps reading but no longer keeps the chunks. */
 function readRaw(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
+    let refused = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (!refused && size > MAX_BODY_BYTES) {
         refused = true;
         chunks.length = 0;
-        reject(tooLarge());
-        return;
       }
-      chunks.push(chunk);
-    });
+      if (!refused) chunks.push(chunk);
+      else if (size > DISCARD_LIMIT_BYTES) {
+        req.off('data', onData);
+        req.pause();
+        reject(new HttpError(413, tooLarge().message, { connection: 'close' }));
+      }
+    };
+    req.on('data', onData);
     req.on('end', () => {
-      if (!refused) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (refused) reject(tooLarge());
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     req.on('error', reject);
   });

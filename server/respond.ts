@@ -58,27 +58,4 @@ export function sendError(
     return;
   }
   sendJson(res, httpError.status, { error: httpError.message }, httpError.headers);
-  if (httpError.status === 413) drainThenClose(req, res);
-}
-
-/**
- * After a 413 the client may still be sending; closing at once would reset the connection before
- * it reads the answer. Read and discard a bounded amount more, then close.
- */
-const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 5000;
-
-function drainThenClose(req: IncomingMessage, res: ServerResponse): void {
-  let drained = 0;
-  const close = () => {
-    clearTimeout(timer);
-    res.socket?.destroySoon();
-  };
-  const timer = setTimeout(close, DRAIN_TIMEOUT_MS);
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT_BYTES) close();
-  });
-  req.on('end', close);
-  req.resume();
 }
