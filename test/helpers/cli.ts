@@ -1,0 +1,123 @@
+// Runs the real CLI (dist/agent-ops.js) as a child process, the way a user or a CI job would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI } from './server.ts';
+
+/** Generous bounds that only turn a hang into a readable failure; no test depends on them. */
+export const WAIT_TIMEOUT_MS = 30_000;
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliProcess {
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once `predicate` holds for the output so far. */
+  waitFor(predicate: (stdout: string, stderr: string) => boolean, what: string): Promise<void>;
+  exited: Promise<CliResult>;
+}
+
+/** The CLI's environment: nothing inherited that would change its behaviour, plus `env`. */
+export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['AGENTOPS_SERVER', 'AGENTOPS_API_KEY', 'GITHUB_STEP_SUMMARY', 'NO_COLOR'])
+    delete base[name];
+  const merged = { ...base, ...env };
+  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
+  return merged;
+}
+
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): CliProcess {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let changed: (() => void) | undefined;
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    changed?.();
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    changed?.();
+  });
+  const exited = new Promise<CliResult>((resolve) =>
+    proc.once('close', (code, signal) => {
+      changed?.();
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+  return {
+    proc,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    async waitFor(predicate, what) {
+      const deadline = Date.now() + WAIT_TIMEOUT_MS;
+      while (!predicate(stdout, stderr)) {
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          throw new Error(
+            `CLI exited (${proc.exitCode ?? proc.signalCode}) before ${what}\nstdout: ${stdout}\nstderr: ${stderr}`,
+          );
+        }
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}\nstdout: ${stdout}\nstderr: ${stderr}`);
+        await new Promise<void>((resolve) => {
+          changed = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+  };
+}
+
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
+  return spawnCli(args, env).exited;
+}
+
+/** Polls `check` until it returns a value other than undefined. */
+export async function waitUntil<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + WAIT_TIMEOUT_MS;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The events the server stored for a run, in seq order. */
+export async function storedEvents(
+  url: string,
+  runId: string,
+  headers: Record<string, string> = {},
+): Promise<any[]> {
+  const response = await fetch(`${url}/api/runs/${encodeURIComponent(runId)}/events?limit=5000`, {
+    headers,
+  });
+  if (response.status !== 200) throw new Error(`GET events of ${runId}: ${response.status}`);
+  return (await response.json()) as any[];
+}
+
+export async function storedRun(
+  url: string,
+  runId: string,
+  headers: Record<string, string> = {},
+): Promise<any> {
+  const response = await fetch(`${url}/api/runs/${encodeURIComponent(runId)}`, { headers });
+  if (response.status !== 200) throw new Error(`GET run ${runId}: ${response.status}`);
+  return response.json();
+}
