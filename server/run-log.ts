@@ -3,6 +3,7 @@
 // events written after the last checkpoint.
 import {
   closeSync,
+  fsync,
   existsSync,
   fsyncSync,
   openSync,
@@ -36,12 +37,15 @@ export type LogRecord = RunRecord | DeleteRecord;
 
 export class RunLog {
   readonly path: string;
+  #dataDir: string;
   #fd: number;
-  #records = 0;
+  #records: number;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, records: number) {
+    this.#dataDir = dataDir;
     this.path = join(dataDir, 'runs.jsonl');
     this.#fd = openSync(this.path, 'a');
+    this.#records = records;
   }
 
   /** Every run's last record, in creation order, cutting a torn last line off the file. */
@@ -94,6 +98,23 @@ export class RunLog {
 
   sync(): void {
     fsyncSync(this.#fd);
+  }
+
+  syncAsync(done: () => void): void {
+    fsync(this.#fd, () => done());
+  }
+
+  /** Records appended since the log was last written whole. */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Rewrites the log with one record per run and appends to the new file from then on. */
+  compact(records: RunRecord[]): void {
+    closeSync(this.#fd);
+    RunLog.rewrite(this.#dataDir, records);
+    this.#fd = openSync(this.path, 'a');
+    this.#records = records.length;
   }
 
   close(): void {

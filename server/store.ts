@@ -45,6 +45,8 @@ export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const CHECKPOINT_MS = 1000;
 /** Retention is enforced off the write path, this often. */
 export const RETENTION_CHECK_MS = 1000;
+/** The run index is compacted once it holds this many records more than 4 per run. */
+const COMPACT_SLACK_RECORDS = 10_000;
 /** Filtered reads scan this many records at a time. */
 const SCAN_BATCH = 1000;
 
@@ -121,10 +123,8 @@ export class Store {
     mkdirSync(join(dataDir, 'events'), { recursive: true });
     const { runs, lines } = RunLog.read(dataDir, options.warn);
     for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
-    // Compact the log at start-up once it is mostly superseded checkpoints.
-    if (lines > 2 * this.#runs.size + 1000)
-      RunLog.rewrite(dataDir, [...this.#runs.values()].map(toRecord));
-    this.#log = new RunLog(dataDir);
+    this.#log = new RunLog(dataDir, lines);
+    this.#compactIfStale();
     this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
     if (options.fsync === 'batch') {
       this.#timers.push(setInterval(() => this.#syncAll(() => {}), FSYNC_INTERVAL_MS).unref());
@@ -271,6 +271,9 @@ export class Store {
    * after cutting the file back so no seq is consumed.
    */
   appendEvents(runId: string, inputs: Array<EventInput | HttpError>): AppendResult[] {
+    if (!this.#runs.has(runId) && inputs.every((input) => input instanceof HttpError)) {
+      return inputs.map((input) => ({ status: input.status, error: input.message }));
+    }
     const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;
     const index = this.#index(state);
     const time = now();
@@ -435,9 +438,16 @@ export class Store {
     }
     try {
       this.#log.appendMany(records);
+      this.#compactIfStale();
     } catch (error) {
       this.#degraded = `cannot write the run index: ${(error as Error).message}`;
     }
+  }
+
+  /** Once the run index is mostly superseded snapshots, rewrite it with one per run. */
+  #compactIfStale(): void {
+    if (this.#log.records <= 4 * this.#runs.size + COMPACT_SLACK_RECORDS) return;
+    this.#log.compact([...this.#runs.values()].map(toRecord));
   }
 
   /** Drops whole segments, oldest runs first, until at most retentionMax events remain. */
@@ -560,12 +570,9 @@ export class Store {
       for (const waiter of waiters) waiter();
       if (this.#syncWaiters.length > 0) this.#syncAll(() => {});
     };
+    pending++;
     for (const fd of fds) fsync(fd, finish);
-    try {
-      this.#log.sync();
-    } catch {
-      // Reported by the next write; fsync of the index is best effort between checkpoints.
-    }
+    this.#log.syncAsync(finish);
     finish();
   }
 }
