@@ -8,14 +8,14 @@ export const RETRY_NOTICE_MS = 5_000;
 
 export function createClient(connection: Connection, output: Output): HttpClient {
   let lastNotice = Number.NEGATIVE_INFINITY;
-  return new HttpClient(connection, ({ reason }) => {
+  return new HttpClient(connection, ({ reason, retryForMs }) => {
     const now = Date.now();
     if (now - lastNotice < RETRY_NOTICE_MS) return;
     lastNotice = now;
     output.note(
       output.paint(
         'yellow',
-        `agent-ops: ${connection.serverUrl} answered ${reason}; retrying for up to ${connection.retryForMs / 1000} s`,
+        `agent-ops: ${connection.serverUrl} answered ${reason}; retrying for up to ${retryForMs / 1000} s`,
       ),
     );
   });

@@ -21,6 +21,7 @@ export interface HttpResponse<T = any> {
 
 export interface RetryNotice {
   reason: string;
+  retryForMs: number;
   attempt: number;
   delayMs: number;
 }
@@ -143,7 +144,7 @@ export class HttpClient {
       const delayMs = backoffDelayMs(attempt, retryAfterMs);
       const elapsed = Date.now() - firstFailure;
       if (elapsed + delayMs > retryForMs) throw this.unreachable(reason, retryForMs);
-      this.#onRetry?.({ reason, attempt, delayMs });
+      this.#onRetry?.({ reason, retryForMs, attempt, delayMs });
       await sleep(delayMs);
     }
   }

@@ -88,9 +88,10 @@ export function parseArgs(
     }
     let raw: string;
     if (equals !== -1) raw = arg.slice(equals + 1);
-    else if (i + 1 < argv.length) raw = argv[++i]!;
+    // A value may start with one "-" (`--steps -3`): it is this flag's value, judged below; a
+    // long option after the flag (`--steps --json`) means the value was left out.
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
-    // A value may start with "-" (`--steps -3`): it is still this flag's value, and is judged below.
     options[spec.name] = convert(spec, raw, flag, command);
   }
 

@@ -22,7 +22,7 @@ const ENDING_TYPES = new Set(['run.completed', 'run.error', 'error', 'run.stoppe
 export const tailCommand: Command = {
   name: 'tail',
   summary: 'Follow a run live (or every run with --all)',
-  usage: 'tail <runId> [options]  |  tail --all [options]',
+  usage: 'tail (<runId> | --all) [options]',
   options: [
     {
       name: 'all',

@@ -1,0 +1,187 @@
+// Usage errors, help and version: no server needed, every problem is one line plus the pointer.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from './helpers/cli.ts';
+
+const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: string }> = [
+  { args: ['--steps', '-3'], message: '--steps must be an integer from 1 to 1,000,000; got "-3"' },
+  {
+    args: ['--steps', 'abc'],
+    message: '--steps must be an integer from 1 to 1,000,000; got "abc"',
+  },
+  {
+    args: ['--steps', '2.5'],
+    message: '--steps must be an integer from 1 to 1,000,000; got "2.5"',
+  },
+  { args: ['--failAt', '0'], message: '--failAt must be an integer from 1 to 1,000,000; got "0"' },
+  {
+    args: ['--steps', '5', '--fail-at', '6'],
+    message: '--failAt must be at most --steps (5); got "6"',
+  },
+  { args: ['--failAt', '11'], message: '--failAt must be at most --steps (10); got "11"' },
+  {
+    args: ['--interval', 'soon'],
+    message: '--interval must be an integer from 0 to 3,600,000; got "soon"',
+  },
+  { args: ['--seed', 'x'], message: '--seed must be an integer from 0 to 4,294,967,295; got "x"' },
+  { args: ['--runs', '0'], message: '--runs must be an integer from 1 to 100,000; got "0"' },
+  {
+    args: ['--retry-for', '-1'],
+    message: '--retry-for must be a number from 0 to 86,400; got "-1"',
+  },
+  { args: ['--steps'], message: '--steps needs a value' },
+  { args: ['--stpes', '3'], message: 'unknown option "--stpes"' },
+  { args: ['--json=yes'], message: '--json takes no value; got "--json=yes"' },
+  {
+    args: ['--server', 'localhost:8787'],
+    message: '--server must be an http:// or https:// URL; got "localhost:8787"',
+  },
+  {
+    args: ['--id', 'no spaces'],
+    message:
+      '--id must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got "no spaces"',
+  },
+  {
+    args: ['--id', 'one', '--runs', '2'],
+    message: '--id names one run and cannot be used with --runs 2',
+  },
+  {
+    args: ['deploy'],
+    message: 'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, serve, help',
+  },
+  { args: ['start', 'extra'], message: 'unexpected argument "extra"', help: 'start' },
+  {
+    args: ['start', '--metadata', '[1]'],
+    message: `--metadata must be a JSON object like '{"step":1}'; got "[1]"`,
+    help: 'start',
+  },
+  { args: ['emit'], message: 'missing <runId>', help: 'emit' },
+  { args: ['emit', 'run-1'], message: 'missing <type>, e.g. task.progress', help: 'emit' },
+  {
+    args: ['emit', 'bad id!', 'x'],
+    message:
+      '<runId> must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got "bad id!"',
+    help: 'emit',
+  },
+  {
+    args: ['emit', 'run-1', 'no spaces'],
+    message:
+      'event.type must be a dotted name like "task.progress" (letters, digits, _ . : / -, at most 128); got "no spaces"',
+    help: 'emit',
+  },
+  {
+    args: ['emit', 'run-1', 'x', '--payload', '{nope'],
+    message: `--payload must be a JSON object like '{"step":1}'; got "{nope", which is not JSON`,
+    help: 'emit',
+  },
+  {
+    args: ['emit', 'run-1', 'x', '--level', 'loud'],
+    message: '--level must be one of debug, info, warn, error; got "loud"',
+    help: 'emit',
+  },
+  {
+    args: ['finish', 'run-1', '--status', 'done'],
+    message: '--status must be one of completed, error, stopped; got "done"',
+    help: 'finish',
+  },
+  {
+    args: ['ls', '--status', 'finished'],
+    message:
+      '--status must be one of queued, running, paused, completed, error, stopped; got "finished"',
+    help: 'ls',
+  },
+  {
+    args: ['ls', '--limit', '5000'],
+    message: '--limit must be an integer from 1 to 1,000; got "5000"',
+    help: 'ls',
+  },
+  { args: ['tail'], message: 'missing <runId>', help: 'tail' },
+  {
+    args: ['tail', 'run-1', '--all'],
+    message: '--all follows every run; got a run id too: "run-1"',
+    help: 'tail',
+  },
+  {
+    args: ['help', 'nope'],
+    message: 'unknown command "nope"; commands: run, start, emit, finish, ls, tail, serve, help',
+  },
+];
+
+const COMMANDS = ['start', 'emit', 'finish', 'ls', 'tail'];
+
+test('agent-ops usage', async (t) => {
+  await t.test(
+    'each usage error exits 2 with one line naming it, then the help pointer',
+    async () => {
+      // Nothing listens there: a usage error must be found before any request.
+      const env = { AGENTOPS_SERVER: 'http://127.0.0.1:9' };
+      await Promise.all(
+        USAGE_ERRORS.map(async ({ args, message, help }) => {
+          const result = await runCli(args, env);
+          const pointer = help ? `Run agent-ops ${help} --help` : 'Run agent-ops --help';
+          assert.equal(result.stderr, `agent-ops: ${message}\n${pointer}\n`, args.join(' '));
+          assert.equal(result.code, 2, args.join(' '));
+          assert.equal(result.stdout, '');
+        }),
+      );
+    },
+  );
+
+  await t.test(
+    'every command has the same help layout: Usage, Options with defaults, Examples',
+    async () => {
+      for (const command of COMMANDS) {
+        for (const args of [
+          [command, '--help'],
+          [command, '-h'],
+          ['help', command],
+        ]) {
+          const result = await runCli(args);
+          assert.equal(result.code, 0, args.join(' '));
+          assert.equal(result.stderr, '');
+          assert.match(
+            result.stdout,
+            /^agent-ops \d+\.\d+\.\d+: .+\n\nUsage\n {2}\$ agent-ops .+\n\nOptions\n/,
+            args.join(' '),
+          );
+          assert.match(result.stdout, /\n {2}--help, -h +Show this help\n/);
+          assert.match(result.stdout, /\(default "http:\/\/localhost:8787"\)/);
+          assert.match(result.stdout, /\n\nExamples\n( {2}\$ .*agent-ops .+\n)+$/);
+        }
+      }
+    },
+  );
+
+  await t.test(
+    'the top-level help lists every command, then the runner options and defaults',
+    async () => {
+      const result = await runCli(['--help']);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, /\nCommands\n/);
+      for (const command of ['run', ...COMMANDS, 'serve', 'help'])
+        assert.match(result.stdout, new RegExp(`\\n {2}${command} +\\S`));
+      for (const [flag, fallback] of [
+        ['--steps', '10'],
+        ['--interval', '500'],
+        ['--title', '"Agent Test Run"'],
+      ]) {
+        assert.match(
+          result.stdout,
+          new RegExp(`\\n {2}${flag} <\\w+> .*\\(default ${fallback}\\)\\n`),
+        );
+      }
+      assert.match(result.stdout, /--failAt, --fail-at <step>/);
+      assert.match(result.stdout, /--apiKey, --api-key <key>/);
+      assert.equal((await runCli(['run', '--help'])).stdout, result.stdout);
+      assert.equal((await runCli(['help'])).stdout, result.stdout);
+      // --help wins over a bad value elsewhere on the line.
+      assert.equal((await runCli(['--steps', 'abc', '--help'])).code, 0);
+    },
+  );
+
+  await t.test('--version prints the version', async () => {
+    const result = await runCli(['--version']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
