@@ -1,0 +1,126 @@
+// `agent-ops tail`: follows runs live over SSE, resumes after a restart, ends with the run.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli, spawnCli } from './helpers/cli.ts';
+import { startServer } from './helpers/server.ts';
+
+const lines = (text: string): string[] => text.split('\n').filter(Boolean);
+
+test('agent-ops tail', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const env = { AGENTOPS_SERVER: server.url };
+  const emit = async (runId: string, type: string, payload: object = {}): Promise<void> => {
+    const result = await runCli(['emit', runId, type, '--payload', JSON.stringify(payload)], env);
+    assert.equal(result.code, 0, result.stderr);
+  };
+
+  await t.test(
+    'follows a run live, one line per event, and exits 0 when it completes',
+    async () => {
+      await runCli(['start', '--id', 'tail-live'], env);
+      const tail = spawnCli(['tail', 'tail-live'], env);
+      await tail.waitFor((stdout) => stdout.includes('run.started'), 'the history');
+      await emit('tail-live', 'task.progress', { step: 1 });
+      await tail.waitFor((stdout) => stdout.includes('{"step":1}'), 'the live event');
+      await runCli(['finish', 'tail-live'], env);
+      const result = await tail.exited;
+      assert.equal(result.code, 0, result.stderr);
+      const printed = lines(result.stdout);
+      assert.equal(printed.length, 3);
+      assert.match(printed[0]!, /^ +#1 +\d\d:\d\d:\d\d\.\d{3} +info +run\.started +\{/);
+      assert.match(printed[1]!, /^ +#2 .* task\.progress +\{"step":1\}$/);
+      assert.match(printed[2]!, /^ +#3 .* run\.completed /);
+      assert.match(result.stderr, /tail-live completed/);
+    },
+  );
+
+  await t.test('--json prints NDJSON, and exits with the status of a run that failed', async () => {
+    const run = await runCli(
+      ['--steps', '4', '--interval', '0', '--failAt', '3', '--id', 'tail-failed'],
+      env,
+    );
+    assert.equal(run.code, 1);
+    const result = await runCli(['tail', 'tail-failed', '--json'], env);
+    assert.equal(result.code, 1, result.stderr);
+    const events = lines(result.stdout).map((line) => JSON.parse(line));
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      events.map((_, i) => i + 1),
+    );
+    assert.equal(events.at(-1).type, 'run.error');
+    assert.match(result.stderr, /tail-failed error: Simulated failure at step 3/);
+  });
+
+  await t.test('--after skips what was already seen', async () => {
+    const result = await runCli(['tail', 'tail-failed', '--json', '--after', '3'], env);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(JSON.parse(lines(result.stdout)[0]!).seq, 4);
+  });
+
+  await t.test('an unknown run exits 1 naming it', async () => {
+    const result = await runCli(['tail', 'no-such-run'], env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^agent-ops: no run "no-such-run" on http:\/\/\S+; `agent-ops ls` lists the runs there\n$/,
+    );
+  });
+
+  await t.test('resumes across a server restart with no gap and no duplicate', async () => {
+    let current = await startServer();
+    const { port, dataDir } = current;
+    t.after(() => current.stop());
+    const here = { AGENTOPS_SERVER: current.url };
+    await runCli(['start', '--id', 'tail-restart'], here);
+    for (const step of [1, 2, 3])
+      await runCli(
+        ['emit', 'tail-restart', 'task.progress', '--payload', `{"step":${step}}`],
+        here,
+      );
+    const tail = spawnCli(['tail', 'tail-restart', '--json'], here);
+    await tail.waitFor((stdout) => lines(stdout).length === 4, 'the first four events');
+
+    await current.kill();
+    await tail.waitFor(
+      (_, stderr) => stderr.includes('stream lost'),
+      'the tail to lose its stream',
+    );
+    current = await startServer({ port, dataDir });
+    for (const step of [4, 5])
+      await runCli(
+        ['emit', 'tail-restart', 'task.progress', '--payload', `{"step":${step}}`],
+        here,
+      );
+    await runCli(['finish', 'tail-restart'], here);
+
+    const result = await tail.exited;
+    assert.equal(result.code, 0, result.stderr);
+    const events = lines(result.stdout).map((line) => JSON.parse(line));
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    assert.deepEqual(
+      events.slice(1, 6).map((event) => event.payload.step),
+      [1, 2, 3, 4, 5],
+    );
+    assert.match(result.stderr, /resuming after #4/);
+  });
+
+  await t.test('--all follows every run until interrupted (exit 130)', async () => {
+    const tail = spawnCli(['tail', '--all', '--json'], env);
+    // The stream is live once a change made now shows up; keep making one until it does.
+    let n = 0;
+    await tail.waitFor((stdout) => {
+      if (!stdout.includes('"tail-all-')) void runCli(['start', '--id', `tail-all-${n++}`], env);
+      return stdout.includes('"tail-all-');
+    }, 'a run change');
+    tail.proc.kill('SIGINT');
+    const result = await tail.exited;
+    assert.equal(result.code, 130, result.stderr);
+    const changes = lines(result.stdout).map((line) => JSON.parse(line));
+    assert.ok(changes.every((change) => change.kind === 'run' || change.kind === 'deleted'));
+    assert.ok(changes.some((change) => change.run?.id.startsWith('tail-all-')));
+  });
+});
