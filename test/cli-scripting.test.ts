@@ -111,6 +111,16 @@ test('agent-ops start / emit / finish / ls', async (t) => {
     assert.equal((await storedRun(server.url, 'script-stopped')).status, 'stopped');
   });
 
+  await t.test('finish of an unknown run exits 1 and creates nothing', async () => {
+    const result = await runCli(['finish', 'no-such-run'], env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^agent-ops: no run "no-such-run" on http:\/\/\S+; `agent-ops ls` lists the runs there\n$/,
+    );
+    assert.equal((await fetch(`${server.url}/api/runs/no-such-run`)).status, 404);
+  });
+
   await t.test('--json prints one parseable document for start, emit, finish and ls', async () => {
     const start = await runCli(
       ['start', '--title', 'json', '--metadata', '{"commit":"abc"}', '--json'],

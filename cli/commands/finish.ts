@@ -10,6 +10,7 @@ import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '..
 import { createClient } from '../create-client.ts';
 import { EventSender, refused } from '../event-sender.ts';
 import { exitCodeForStatus } from '../exit-codes.ts';
+import { runNotFound } from '../run-not-found.ts';
 import { appendGithubSummary } from '../github-summary.ts';
 import { createOutput } from '../output.ts';
 
@@ -66,6 +67,13 @@ export const finishCommand: Command = {
     const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
     const client = createClient(connection, output);
     try {
+      // Posting an event would create an unknown run; a typo'd id must not end as a phantom run.
+      const path = `/api/runs/${encodeURIComponent(runId)}`;
+      const existing = await client.request('GET', path);
+      if (existing.status === 404) {
+        throw runNotFound(client.baseUrl, runId);
+      }
+      if (existing.status !== 200) throw refused(`GET ${path}`, existing);
       const sender = new EventSender(client, runId);
       sender.emit({
         type: spec.type,
@@ -75,8 +83,8 @@ export const finishCommand: Command = {
       // The event ends a running run; the PATCH also settles one that had already ended otherwise.
       sender.patch(status === 'error' ? { status, errorMessage: message } : { status });
       await sender.flush();
-      const response = await client.request<Run>('GET', `/api/runs/${encodeURIComponent(runId)}`);
-      if (response.status !== 200) throw refused(`GET /api/runs/${runId}`, response);
+      const response = await client.request<Run>('GET', path);
+      if (response.status !== 200) throw refused(`GET ${path}`, response);
       const run = response.body;
       const url = runDashboardUrl(client.baseUrl, runId);
       if (output.json) output.result({ ...run, url });

@@ -4,9 +4,10 @@ import { TERMINAL_STATUSES } from '../../shared/constants.ts';
 import type { AgentEvent, Run, RunChange } from '../../shared/types.ts';
 import { isTerminal, quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
-import { CliError, usageError } from '../cli-error.ts';
+import { usageError } from '../cli-error.ts';
+import { runNotFound } from '../run-not-found.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, connectionFrom } from '../common-options.ts';
 import { createClient } from '../create-client.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT, exitCodeForStatus } from '../exit-codes.ts';
@@ -94,16 +95,9 @@ async function getRun(client: HttpClient, runId: string, retryForMs?: number): P
     undefined,
     retryForMs === undefined ? {} : { retryForMs },
   );
-  if (response.status === 404) throw notFound(client, runId);
+  if (response.status === 404) throw runNotFound(client.baseUrl, runId);
   if (response.status !== 200) throw refused(`GET ${path}`, response);
   return response.body;
-}
-
-function notFound(client: HttpClient, runId: string): CliError {
-  return new CliError(
-    EXIT.failed,
-    `no run ${quote(runId)} on ${client.baseUrl}; \`agent-ops ls\` lists the runs there`,
-  );
 }
 
 async function tailRun(
@@ -122,7 +116,7 @@ async function tailRun(
       path: `/api/runs/${encodeURIComponent(runId)}/stream`,
       ...(after > 0 ? { lastEventId: String(after) } : {}),
       signal,
-      notFound: notFound(client, runId).message,
+      notFound: runNotFound(client.baseUrl, runId).message,
       onReconnect: (reason) =>
         output.note(
           output.paint('dim', `agent-ops: stream lost (${reason}); resuming after #${lastSeq}`),
