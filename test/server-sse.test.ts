@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { MAX_BATCH_EVENTS, MAX_SUBSCRIBER_BACKLOG_BYTES } from '../shared/constants.ts';
+import {
+  MAX_BATCH_EVENTS,
+  MAX_BODY_BYTES,
+  MAX_SUBSCRIBER_BACKLOG_BYTES,
+} from '../shared/constants.ts';
 import { SseParser, type SseMessage } from '../shared/sse.ts';
 import type { AgentEvent, Health, Run, RunChange } from '../shared/types.ts';
 import { api, openSse, type SseClient } from './helpers/http.ts';
@@ -14,6 +18,19 @@ async function takeUntil(client: SseClient, predicate: (message: SseMessage) => 
   for (;;) {
     const [message] = await client.take(1);
     if (predicate(message!)) return message!;
+  }
+}
+
+/**
+ * Takes messages up to the one with id `last`, or a later one: a stream that skips events fails
+ * the contiguity check at once instead of waiting for messages that never come.
+ */
+async function takeThrough(client: SseClient, last: number): Promise<SseMessage[]> {
+  const messages: SseMessage[] = [];
+  for (;;) {
+    const [message] = await client.take(1);
+    messages.push(message!);
+    if (Number(message!.id) >= last) return messages;
   }
 }
 
@@ -49,8 +66,13 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
     return res.body;
   };
   const fill = async (runId: string, count: number, payload: object = {}) => {
-    for (let done = 0; done < count; done += MAX_BATCH_EVENTS) {
-      const size = Math.min(MAX_BATCH_EVENTS, count - done);
+    // As many per batch as fit well under the body limit.
+    const perBatch = Math.min(
+      MAX_BATCH_EVENTS,
+      Math.floor(MAX_BODY_BYTES / 2 / (JSON.stringify(payload).length + 30)),
+    );
+    for (let done = 0; done < count; done += perBatch) {
+      const size = Math.min(perBatch, count - done);
       await post(
         runId,
         Array.from({ length: size }, () => ({ type: 'tick', payload })),
@@ -102,7 +124,7 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
     await fill(runId, 5);
     const client = await open(`/api/runs/${runId}/stream`);
     await post(runId, { type: 'live' });
-    const messages = await client.take(6);
+    const messages = await takeThrough(client, 6);
     assertContiguous(messages, 1, 6, 'subscriber');
     assert.equal(JSON.parse(messages[5]!.data).type, 'live');
     client.close();
@@ -114,8 +136,9 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
       const runId = await newRun();
       await fill(runId, 2500);
       const client = await open(`/api/runs/${runId}/stream`, { 'last-event-id': '10' });
-      const messages = await client.take(2490);
-      assertContiguous(messages, 11, 2500, 'Last-Event-ID: 10');
+      await post(runId, { type: 'live' });
+      const messages = await takeThrough(client, 2501);
+      assertContiguous(messages, 11, 2501, 'Last-Event-ID: 10');
       const stored = await exportRun(runId);
       assert.deepEqual(
         messages.map((m) => JSON.parse(m.data)),
@@ -132,16 +155,17 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
     const both = await open(`/api/runs/${runId}/stream?after=1000`, { 'last-event-id': '50' });
     const atEnd = await open(`/api/runs/${runId}/stream?after=1200`);
     await post(runId, { type: 'live' });
-    assertContiguous(await byAfter.take(1101), 101, 1201, '?after=100');
-    assertContiguous(await both.take(1151), 51, 1201, 'Last-Event-ID 50 and ?after=1000');
-    assertContiguous(await atEnd.take(1), 1201, 1201, '?after=1200');
+    assertContiguous(await takeThrough(byAfter, 1201), 101, 1201, '?after=100');
+    assertContiguous(await takeThrough(both, 1201), 51, 1201, 'Last-Event-ID 50 and ?after=1000');
+    assertContiguous(await takeThrough(atEnd, 1201), 1201, 1201, '?after=1200');
     [byAfter, both, atEnd].forEach((c) => c.close());
   });
 
   await t.test('no gap and no duplicate at the seam while producers keep posting', async () => {
     const runId = await newRun();
     const PRELOADED = 1500;
-    await fill(runId, PRELOADED);
+    // 4 KB each, so replaying them waits on the socket and live events arrive meanwhile.
+    await fill(runId, PRELOADED, { text: 'x'.repeat(4000) });
     const PRODUCERS = 4;
     const EACH = 100;
     const BATCHES = 5;
@@ -195,18 +219,15 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
     assert.equal(last.lastSeq, TOTAL);
     const stored = await exportRun(runId);
     assert.equal(stored.length, TOTAL);
+    // One more event after the flow: each subscriber's stream runs gap-free up to it.
+    stored.push((await post(runId, { type: 'after.the.end' })) as AgentEvent);
     for (const s of subscribers) {
-      const messages = await s.client.take(TOTAL - s.from + 1);
-      assertContiguous(messages, s.from, TOTAL, `subscriber from ${s.from}`);
+      const messages = await takeThrough(s.client, TOTAL + 1);
+      assertContiguous(messages, s.from, TOTAL + 1, `subscriber from ${s.from}`);
       assert.deepEqual(
         messages.map((m) => JSON.parse(m.data)),
         stored.slice(s.from - 1),
       );
-    }
-    // Nothing stray after the end: the next message of each is the next event.
-    await post(runId, { type: 'after.the.end' });
-    for (const s of subscribers) {
-      assertContiguous(await s.client.take(1), TOTAL + 1, TOTAL + 1, `subscriber from ${s.from}`);
       s.client.close();
     }
   });
@@ -224,7 +245,7 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
       Array.from({ length: 30 }, (_, i) => ({ type: 'batch', payload: { i } })),
     );
     for (const [n, client] of clients.entries())
-      assertContiguous(await client.take(50), 1, 50, `client ${n}`);
+      assertContiguous(await takeThrough(client, 50), 1, 50, `client ${n}`);
     clients.forEach((c) => c.close());
   });
 
@@ -390,7 +411,7 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
       assertContiguous(received, 1, lastId, 'slow subscriber');
       const resumed = await open(`/api/runs/${runId}/stream`, { 'last-event-id': String(lastId) });
       assertContiguous(
-        await resumed.take(posted - lastId),
+        await takeThrough(resumed, posted),
         lastId + 1,
         posted,
         'resumed subscriber',
