@@ -1,0 +1,61 @@
+// The one-line summary of an event in the timeline: the payload field a reader looks for first.
+import type { AgentEvent } from '../shared/types.ts';
+import { compactJson } from './format.ts';
+
+const MAX_SUMMARY_CHARS = 300;
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+export function summarize(event: AgentEvent): string {
+  const p = event.payload;
+  let summary: string | undefined;
+  switch (event.type) {
+    case 'tool.called':
+      summary = `${text(p.toolName) ?? '(tool)'}(${p.args === undefined ? '' : compactJson(p.args, 160)})`;
+      break;
+    case 'tool.result': {
+      const duration = typeof p.duration === 'number' ? ` in ${Math.round(p.duration)} ms` : '';
+      const outcome =
+        p.error !== undefined && p.error !== null && p.error !== false
+          ? `failed: ${text(p.error) ?? compactJson(p.error, 120)}`
+          : p.success === false
+            ? 'failed'
+            : p.result === undefined
+              ? 'ok'
+              : `→ ${compactJson(p.result, 160)}`;
+      summary = `${text(p.toolName) ?? '(tool)'}${duration} ${outcome}`;
+      break;
+    }
+    case 'metric':
+      summary = `${text(p.name) ?? '(metric)'} = ${text(p.value) ?? compactJson(p.value)}${p.unit ? ` ${text(p.unit)}` : ''}`;
+      break;
+    case 'agent.stdout':
+    case 'agent.stderr':
+      summary = text(p.text);
+      break;
+    case 'agent.exit':
+      summary = `exit code ${text(p.code) ?? '—'}${p.signal ? `, signal ${text(p.signal)}` : ''}`;
+      break;
+    case 'usage.report': {
+      const parts: string[] = [];
+      if (typeof p.inputTokens === 'number') parts.push(`${p.inputTokens} in`);
+      if (typeof p.outputTokens === 'number') parts.push(`${p.outputTokens} out`);
+      if (typeof p.costUsd === 'number') parts.push(`$${p.costUsd.toFixed(4)}`);
+      summary = parts.join(' · ') || undefined;
+      break;
+    }
+  }
+  if (summary === undefined && typeof p.metricName === 'string' && p.value !== undefined) {
+    const message = text(p.message);
+    summary = `${message ? `${message} · ` : ''}${p.metricName} = ${compactJson(p.value, 60)}`;
+  }
+  summary ??= text(p.message) ?? text(p.error) ?? text(p.text);
+  summary ??= Object.keys(p).length === 0 ? '' : compactJson(p, MAX_SUMMARY_CHARS);
+  return summary.length > MAX_SUMMARY_CHARS
+    ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…`
+    : summary;
+}

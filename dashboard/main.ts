@@ -1,0 +1,121 @@
+// The dashboard's entry: lays out the runs list and the run view, routes #/runs/<id>, and wires
+// the keyboard, the once-a-second tick and the catch-up when a hidden tab is shown again.
+import type { Run } from '../shared/types.ts';
+import { ApiError, apiJson, runPath } from './api-client.ts';
+import { element } from './element.ts';
+import { RunView } from './run-view.ts';
+import { RunsList } from './runs-list.ts';
+
+const TICK_MS = 1000;
+
+const main = element('main', { class: 'main' });
+const placeholder = element(
+  'div',
+  { class: 'placeholder' },
+  element('p', { text: 'Select a run to watch it live.' }),
+  element('p', { class: 'hint', text: '/ search · j / k move · Esc close' }),
+);
+let view: RunView | undefined;
+let routeToken = 0;
+
+const runsList = new RunsList((run) => {
+  if (view?.run.id === run.id) view.updateRun(run);
+});
+document.body.append(element('div', { class: 'app' }, runsList.element, main));
+
+function runIdFromHash(): string | undefined {
+  const match = /^#\/runs\/(.+)$/.exec(location.hash);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+async function route(): Promise<void> {
+  const token = ++routeToken;
+  const id = runIdFromHash();
+  runsList.select(id);
+  if (id !== undefined && view?.run.id === id) return;
+  view?.close();
+  view = undefined;
+  if (id === undefined) {
+    document.title = 'agent-ops';
+    main.replaceChildren(placeholder);
+    return;
+  }
+  main.replaceChildren(
+    element('p', { class: 'placeholder', role: 'status', text: 'Loading run…' }),
+  );
+  let run: Run;
+  try {
+    run = await apiJson<Run>(runPath(id));
+  } catch (error) {
+    if (token !== routeToken) return;
+    const message =
+      error instanceof ApiError && error.status === 404
+        ? `No run with id "${id}".`
+        : `Could not load the run: ${error instanceof Error ? error.message : String(error)}`;
+    main.replaceChildren(element('p', { class: 'placeholder', role: 'alert', text: message }));
+    return;
+  }
+  if (token !== routeToken) return;
+  const known = runsList.get(id);
+  if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
+  view = new RunView(run);
+  document.title = `${run.title} · agent-ops`;
+  main.replaceChildren(view.element);
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  return (
+    target instanceof HTMLInputElement ||
+    target instanceof HTMLTextAreaElement ||
+    target instanceof HTMLSelectElement ||
+    (target instanceof HTMLElement && target.isContentEditable)
+  );
+}
+
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector('dialog[open]'))
+    return;
+  if (event.key === 'Escape') {
+    if (isTyping(event.target)) {
+      (event.target as HTMLElement).blur();
+      view?.timeline.focusList();
+    } else if (view?.inspector.open) view.timeline.selectSeq(undefined);
+    else if (view) location.hash = '#/';
+    return;
+  }
+  if (isTyping(event.target)) return;
+  if (event.key === '/') {
+    event.preventDefault();
+    (view ? view.timeline.search : runsList.search).focus();
+  } else if (event.key === 'j' || event.key === 'k') {
+    const delta = event.key === 'j' ? 1 : -1;
+    if (view) view.timeline.move(delta);
+    else {
+      const id = runsList.neighbour(delta);
+      if (id !== undefined) {
+        runsList.select(id);
+        document.querySelector<HTMLElement>(`.run-row[aria-current="page"]`)?.focus();
+      }
+    }
+  }
+});
+
+window.addEventListener('hashchange', () => void route());
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  runsList.catchUp();
+  view?.catchUp();
+});
+setInterval(() => {
+  if (document.hidden) return;
+  const now = Date.now();
+  runsList.tick(now);
+  view?.tick(now);
+}, TICK_MS);
+
+void route();

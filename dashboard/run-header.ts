@@ -1,0 +1,112 @@
+// The run's header: title, status, times, counts, the full error message and every metadata key.
+// The right-hand `.run-controls` slot is left for pause / resume / stop.
+import type { Run } from '../shared/types.ts';
+import { element } from './element.ts';
+import { formatAbsolute, formatAgo, formatCount, formatDuration, formatValue } from './format.ts';
+import { isStale, runDurationMs } from './run-status.ts';
+
+export class RunHeader {
+  readonly element: HTMLElement;
+  readonly actions: HTMLElement;
+  readonly connection: HTMLElement;
+  #title = element('h1', { class: 'run-title' });
+  #status = element('span', { class: 'status-badge' });
+  #stale = element('span', { class: 'stale-badge', text: 'stale', hidden: true });
+  #id = element('span', { class: 'run-id mono' });
+  #facts = element('dl', { class: 'run-facts' });
+  #duration = element('dd', { class: 'duration' });
+  #error = element('div', { class: 'run-error', role: 'alert', hidden: true });
+  #metadata = element('dl', { class: 'run-metadata', 'aria-label': 'Metadata' });
+  #run: Run;
+
+  constructor(run: Run) {
+    this.#run = run;
+    this.connection = element('span', {
+      class: 'connection',
+      role: 'status',
+      'aria-live': 'polite',
+    });
+    this.actions = element('div', { class: 'run-actions' });
+    this.element = element(
+      'header',
+      { class: 'run-header' },
+      element(
+        'div',
+        { class: 'run-heading' },
+        element('div', { class: 'run-title-line' }, this.#status, this.#title, this.#stale),
+        element('div', { class: 'run-controls', 'aria-label': 'Run controls' }),
+        this.connection,
+        this.actions,
+      ),
+      element('div', { class: 'run-sub' }, this.#id, this.#facts),
+      this.#error,
+      this.#metadata,
+    );
+    this.update(run);
+  }
+
+  update(run: Run): void {
+    this.#run = run;
+    this.#title.textContent = run.title;
+    this.#title.title = run.title;
+    this.#status.textContent = run.status;
+    this.#status.className = `status-badge st-${run.status}`;
+    this.#id.textContent = run.id;
+    this.#error.hidden = !run.errorMessage;
+    this.#error.textContent = run.errorMessage ?? '';
+
+    const facts: [string, string, string?][] = [
+      ['started', formatAgo(run.startedAt), formatAbsolute(run.startedAt)],
+    ];
+    if (run.endedAt) facts.push(['ended', formatAbsolute(run.endedAt)]);
+    facts.push(
+      ['events', formatCount(run.eventCount)],
+      ['tool calls', formatCount(run.toolCallCount)],
+      ['errors', formatCount(run.errorCount)],
+    );
+    this.#facts.replaceChildren();
+    for (const [name, value, title] of facts) {
+      this.#facts.append(
+        element(
+          'div',
+          { class: `fact fact-${name.replace(' ', '-')}` },
+          element('dt', { text: name }),
+          element('dd', { text: value, title }),
+        ),
+      );
+    }
+    this.#facts.append(
+      element('div', { class: 'fact' }, element('dt', { text: 'duration' }), this.#duration),
+    );
+    this.#facts.querySelector('.fact-errors')?.classList.toggle('has-errors', run.errorCount > 0);
+
+    this.#metadata.replaceChildren();
+    for (const [key, value] of Object.entries(run.metadata)) {
+      const text =
+        key === 'costUsd' && typeof value === 'number'
+          ? `$${value.toFixed(value < 1 ? 4 : 2)}`
+          : Array.isArray(value) && value.every((v) => typeof v === 'string')
+            ? value.join(', ')
+            : formatValue(value);
+      this.#metadata.append(
+        element(
+          'div',
+          { class: 'meta-item' },
+          element('dt', { text: key }),
+          element('dd', { text, title: text }),
+        ),
+      );
+    }
+    this.#metadata.hidden = this.#metadata.childElementCount === 0;
+    this.tick();
+  }
+
+  /** Once a second: the duration of a live run and the staleness mark. */
+  tick(now = Date.now()): void {
+    this.#duration.textContent = formatDuration(runDurationMs(this.#run, now));
+    this.#stale.hidden = !isStale(this.#run, now);
+    (this.#facts.firstElementChild?.lastElementChild as HTMLElement | null)?.replaceChildren(
+      formatAgo(this.#run.startedAt, now),
+    );
+  }
+}
