@@ -107,7 +107,13 @@ export class Timeline {
     this.element = element(
       'section',
       { class: 'timeline', 'aria-label': 'Timeline' },
-      element('div', { class: 'timeline-toolbar' }, chips, this.search, this.#pauseButton),
+      element(
+        'div',
+        { class: 'timeline-toolbar' },
+        families,
+        levels,
+        element('div', { class: 'timeline-search' }, this.search, this.#pauseButton),
+      ),
       element('div', { class: 'timeline-body' }, this.#viewport, this.#note, this.#newButton),
     );
 
