@@ -122,7 +122,8 @@ class LeanConnection {
   #head: Buffer | undefined;
   #status = 0;
   #remaining = 0;
-  #body = '';
+  #chunked = false;
+  #body = Buffer.alloc(0);
   #waiting: { resolve: (answer: Answer) => void; reject: (error: Error) => void } | undefined;
 
   constructor(target: URL) {
@@ -134,7 +135,7 @@ class LeanConnection {
     socket.setNoDelay(true);
     this.#socket = socket;
     this.#head = undefined;
-    this.#remaining = 0;
+    this.#status = 0;
     socket.on('data', (chunk: Buffer) => this.#read(chunk));
     const drop = (error: Error) => {
       if (this.#socket === socket) this.#socket = undefined;
@@ -164,7 +165,7 @@ class LeanConnection {
 
   #read(chunk: Buffer): void {
     while (chunk.length > 0) {
-      if (this.#remaining === 0 && this.#status === 0) {
+      if (this.#status === 0) {
         const head = this.#head ? Buffer.concat([this.#head, chunk]) : chunk;
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) {
@@ -174,26 +175,40 @@ class LeanConnection {
         this.#head = undefined;
         const text = head.toString('latin1', 0, end);
         const length = /\r\ncontent-length:\s*(\d+)/i.exec(text);
-        if (!length) {
-          this.#socket?.destroy(new Error(`answer without Content-Length: ${text.slice(0, 200)}`));
+        this.#chunked = !length && /\r\ntransfer-encoding:[^\r]*chunked/i.test(text);
+        if (!length && !this.#chunked) {
+          this.#socket?.destroy(new Error(`answer with no length: ${text.split('\r\n')[0]}`));
           return;
         }
         this.#status = Number(text.slice(9, 12));
-        this.#remaining = Number(length[1]);
-        this.#body = '';
+        this.#remaining = length ? Number(length[1]) : 0;
+        this.#body = Buffer.alloc(0);
         chunk = head.subarray(end + 4);
       }
-      const take = Math.min(this.#remaining, chunk.length);
-      if (this.#status >= 300) this.#body += chunk.toString('utf8', 0, take);
-      this.#remaining -= take;
-      chunk = chunk.subarray(take);
-      if (this.#remaining === 0) {
-        const answer = { status: this.#status, text: this.#body };
-        this.#status = 0;
-        const waiting = this.#waiting;
-        this.#waiting = undefined;
-        waiting?.resolve(answer);
+      if (this.#chunked) {
+        // JSON never holds a raw CR or LF, so the last-chunk marker cannot occur inside a body.
+        this.#body = Buffer.concat([this.#body, chunk]);
+        const body = this.#body;
+        const end =
+          body.subarray(0, 5).toString('latin1') === '0\r\n\r\n'
+            ? 0
+            : body.indexOf('\r\n0\r\n\r\n');
+        if (end === -1) return;
+        const after = end === 0 ? 5 : end + 7;
+        this.#body = body.subarray(0, end);
+        chunk = body.subarray(after);
+      } else {
+        const take = Math.min(this.#remaining, chunk.length);
+        if (this.#status >= 300) this.#body = Buffer.concat([this.#body, chunk.subarray(0, take)]);
+        this.#remaining -= take;
+        chunk = chunk.subarray(take);
+        if (this.#remaining > 0) return;
       }
+      const answer = { status: this.#status, text: this.#body.toString('utf8') };
+      this.#status = 0;
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      waiting?.resolve(answer);
     }
   }
 
@@ -226,7 +241,7 @@ class Tally {
 
   fail(message: string): void {
     this.failed++;
-    if (this.firstErrors.length < 5) this.firstErrors.push(message);
+    if (this.firstErrors.length < 5) this.firstErrors.push(message.split('\n')[0]!.slice(0, 200));
   }
 
   report(cpuMs: number, elapsedMs: number): LoadReport {

@@ -532,6 +532,15 @@ function describeIngest(result: IngestResult): string {
   );
 }
 
+/** Other work on the machine above this (in cores) makes a throughput figure suspect. */
+const NOISY_OTHER_CORES = 0.25;
+
+function noise(result: IngestResult): string {
+  return result.otherCores > NOISY_OTHER_CORES
+    ? `; noisy: other processes used ${pct(result.otherCores)} of a core`
+    : '';
+}
+
 /** Events per second of the server's own CPU time: a ratio the load generator cannot distort. */
 function perCpuSecond(result: IngestResult): number {
   return result.eventsPerS / Math.max(result.serverCores, 1e-9);
@@ -565,7 +574,9 @@ async function benchIngest(ours: Server): Promise<void> {
       `single-event ingest, ours (${load})`,
       `${fmt(mine.eventsPerS)} ev/s (${pct(mine.serverCores)} of a core)`,
       `≥ ${BUDGET.ingestRatio} × bare`,
-      `${fmt(ratio, 2)}× ${passFail(ratio >= BUDGET.ingestRatio)}${saturated ? '' : ' (load-bound)'}`,
+      `${fmt(ratio, 2)}× ${passFail(ratio >= BUDGET.ingestRatio)}${saturated ? '' : ' (load-bound)'}` +
+        noise(bare) +
+        noise(mine),
     );
   }
   results.ingest = measured;
@@ -581,7 +592,7 @@ async function benchBatch(ours: Server): Promise<void> {
     `batch ingest (${BATCH_SIZE}/POST)`,
     `${fmt(batch.eventsPerS)} ev/s`,
     `≥ ${fmt(BUDGET.batchEventsPerS)} ev/s`,
-    passFail(batch.eventsPerS >= BUDGET.batchEventsPerS),
+    passFail(batch.eventsPerS >= BUDGET.batchEventsPerS) + noise(batch),
   );
 }
 
