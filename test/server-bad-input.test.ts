@@ -1,13 +1,15 @@
 // Black-box specification of how the server answers bad input: per case the status and the
 // message; afterwards the server is still up and the store holds only valid events.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_BODY_BYTES } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api } from './helpers/http.ts';
-import { CLI, startServer } from './helpers/server.ts';
+import { CLI, startServer, tempDir } from './helpers/server.ts';
 
 interface RawResponse {
   status: number;
@@ -70,19 +72,21 @@ function streamBody(base: string, path: string, total: number, withLength: boole
     req.on('error', (error) => {
       if (!answered) reject(new Error(`no answer before the connection failed: ${error.message}`));
     });
-    const chunk = Buffer.from('a'.repeat(64 * 1024));
+    // Exactly `total` bytes: an event whose payload text fills the rest, sent 64 KiB at a time.
+    const head = '{"type":"big","payload":{"text":"';
+    const tail = '"}}';
+    const body = Buffer.from(head + 'a'.repeat(total - head.length - tail.length) + tail);
+    const CHUNK_BYTES = 64 * 1024;
     const pump = () => {
-      if (sent === 0) {
-        req.write('{"type":"big","payload":{"text":"');
-      }
       while (!answered && !req.destroyed && sent < total) {
+        const chunk = body.subarray(sent, sent + CHUNK_BYTES);
         sent += chunk.length;
         if (!req.write(chunk)) {
           req.once('drain', pump);
           return;
         }
       }
-      if (!answered && !req.destroyed) req.end('"}}');
+      if (!answered && !req.destroyed) req.end();
     };
     pump();
   });
@@ -813,13 +817,53 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     assert.equal(res.status, 431);
   });
 
-  await t.test('"/" answers 404 JSON while no dashboard is built', async (t) => {
-    const built = existsSync(new URL('dashboard/index.html', `file://${CLI}`));
-    if (built) return t.skip('the dashboard is built');
+  await t.test('"/" answers the dashboard page when it is built', async (t) => {
+    if (!existsSync(join(dirname(CLI), 'dashboard', 'index.html'))) {
+      return t.skip('the dashboard is not built');
+    }
     const res = await send(url, 'GET', '/', {});
-    assert.equal(res.status, 404);
-    assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-    assert.match(JSON.parse(res.text).error, /dashboard is not built/);
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'] ?? '', /^text\/html/);
+  });
+
+  await t.test('"/" answers 404 JSON while no dashboard is built', async () => {
+    // A copy of the server bundle without a dashboard beside it.
+    const bundle = join(tempDir('agent-ops-bundle-'), 'dist');
+    mkdirSync(bundle);
+    for (const file of ['agent-ops.js', 'server.js']) {
+      copyFileSync(join(dirname(CLI), file), join(bundle, file));
+    }
+    const bare = spawn(
+      process.execPath,
+      [join(bundle, 'agent-ops.js'), 'serve', '--port', '0', '--data', tempDir()],
+      {
+        env: { ...process.env, AGENTOPS_API_KEY: undefined },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise((resolve) => bare.once('exit', resolve));
+    try {
+      let stdout = '';
+      const bareUrl = await new Promise<string>((resolve, reject) => {
+        bare.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk;
+          const match = /listening on (http:\/\/\S+)/.exec(stdout);
+          if (match) resolve(match[1]!);
+        });
+        bare.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      for (const path of ['/', '/index.html', '/assets/app.js']) {
+        const res = await send(bareUrl, 'GET', path, {});
+        assert.equal(res.status, 404, path);
+        assert.match(res.headers['content-type'] ?? '', /^application\/json/, path);
+        assert.match(JSON.parse(res.text).error, /not found/, path);
+      }
+      const root = await send(bareUrl, 'GET', '/', {});
+      assert.match(JSON.parse(root.text).error, /dashboard is not built/);
+    } finally {
+      bare.kill('SIGKILL');
+      await exited;
+    }
   });
 
   await t.test('bad events sent to an unknown run do not create it', async () => {
@@ -827,6 +871,18 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     assert.equal(res.status, 400);
     const big = await streamBody(url, '/api/runs/not-created/events', 2 * MAX_BODY_BYTES, false);
     assert.equal(big.status, 413);
+    const refusedBatch = await send(
+      url,
+      'POST',
+      '/api/runs/not-created/events',
+      JSON_TYPE,
+      '[{"level":"x"},{"type":"a b"}]',
+    );
+    assert.equal(refusedBatch.status, 207);
+    assert.deepEqual(
+      JSON.parse(refusedBatch.text).results.map((r: { status: number }) => r.status),
+      [400, 400],
+    );
     assert.equal((await api(url, '/api/runs/not-created')).status, 404);
   });
 

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { VERSION } from '../shared/constants.ts';
 import type { AgentEvent, Health, Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
 import { CLI, startServer, tempDir, type ServerHandle } from './helpers/server.ts';
@@ -207,6 +208,9 @@ test('durability of the store', { timeout: 240_000 }, async (t) => {
     const health = (await api<Health>(server!.url, '/health')).body;
     const total = await verify('health');
     assert.equal(health.status, 'ok');
+    assert.equal(health.version, VERSION);
+    assert.ok(Math.abs(Date.parse(health.time) - Date.now()) < 3_600_000, health.time);
+    assert.deepEqual(Object.keys(health.streams).sort(), ['maxBufferedBytes', 'subscribers']);
     assert.equal(health.store.runs, RUNS.length);
     assert.equal(health.store.events, total);
     assert.ok(health.store.bytes > total * 50, `bytes ${health.store.bytes}`);
