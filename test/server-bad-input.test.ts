@@ -788,6 +788,7 @@ test('bad input', { timeout: 120_000 }, async (t) => {
       assert.equal(typeof body.error, 'string');
       assert.match(body.error as string, c.error);
       assert.doesNotMatch(res.text, /devDependencies|root:/, 'no file outside the dashboard leaks');
+      if (c.status === 405) assert.match(String(res.headers.allow), /GET|POST/, 'an Allow header');
     });
   }
 

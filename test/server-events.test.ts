@@ -200,6 +200,7 @@ test('/api/runs/:id/events', async (t) => {
       { id: 'r', type: 'x' },
       { id: 'r', type: 'x' },
     ]);
+    assert.equal(res.status, 201, 'repeats are not refusals');
     const results = (res.body as { results: BatchResult[] }).results;
     assert.deepEqual(
       results.map((r) => [r.status, r.event?.seq]),
@@ -245,6 +246,7 @@ test('/api/runs/:id/events', async (t) => {
     const run = await api<Run>(url, `/api/runs/${runId}`);
     assert.equal(run.status, 200);
     assert.equal(run.body.id, runId);
+    assert.equal(run.body.title, runId);
     assert.equal(run.body.eventCount, 1);
     assert.equal(run.body.lastSeq, 1);
     assert.deepEqual(run.body.metadata, {});
@@ -358,6 +360,9 @@ test('/api/runs/:id/events', async (t) => {
     { query: '?type=tool.called', ids: ['m1', 'm4'] },
     { query: '?type=task.progress', ids: ['m3', 'm6'] },
     { query: '?type=nothing.like.this', ids: [] },
+    { query: '?type=tool.*', ids: ['m1', 'm2', 'm4'] },
+    { query: '?type=tool.called,run.error', ids: ['m1', 'm4', 'm5'] },
+    { query: '?level=warn,error', ids: ['m3', 'm4', 'm5'] },
     { query: '?level=error', ids: ['m4', 'm5'] },
     { query: '?level=debug', ids: ['m6'] },
     { query: '?type=tool.called&level=error', ids: ['m4'] },
@@ -369,6 +374,20 @@ test('/api/runs/:id/events', async (t) => {
     { query: '?type=tool.called&after=1', ids: ['m4'] },
     { query: '?level=error&before=5', ids: ['m4'] },
   ];
+  await t.test('filters scan the whole run, not one page of it', async () => {
+    const runId = await newRun();
+    await fill(runId, 1200);
+    await post(runId, { id: 'needle', type: 'rare.kind', payload: { note: 'Haystack end' } });
+    for (const query of ['?type=rare.kind', '?q=haystack', '?type=rare.*&limit=1']) {
+      assert.deepEqual(
+        (await getEvents(runId, query)).map((e) => [e.id, e.seq]),
+        [['needle', 1201]],
+        query,
+      );
+    }
+    assert.deepEqual(await getEvents(runId, '?type=rare.kind&before=1201'), []);
+  });
+
   for (const { query, ids } of filters) {
     await t.test(`GET ${query} keeps ${ids.length ? ids.join(', ') : 'nothing'}`, async () => {
       assert.deepEqual(

@@ -77,6 +77,16 @@ test('/api/runs', async (t) => {
     },
   );
 
+  await t.test(
+    'a run without a title is titled by its id; an empty body is a run too',
+    async () => {
+      const res = await api<Run>(url, '/api/runs', { method: 'POST' });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.title, res.body.id);
+      assert.equal(res.body.status, 'running', 'a new run is running unless told otherwise');
+    },
+  );
+
   await t.test('two POSTs without an id get two different ids', async () => {
     const [a, b] = await Promise.all([createRun(), createRun()]);
     assert.notEqual(a.id, b.id);
@@ -243,6 +253,16 @@ test('/api/runs', async (t) => {
     assert.equal(res.body.title, 'after');
     assert.deepEqual(res.body.metadata, { a: 1, b: 3, c: 4, nested: { y: 2 } });
     assert.deepEqual(await getRun(run.id), res.body);
+  });
+
+  await t.test('PATCH removes a metadata key set to null', async () => {
+    const run = await createRun({ metadata: { keep: 1, drop: 2 } });
+    const res = await api<Run>(url, `/api/runs/${run.id}`, {
+      method: 'PATCH',
+      body: { metadata: { drop: null } },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.metadata, { keep: 1 });
   });
 
   await t.test('PATCH validates status, naming the allowed values and the bad one', async () => {
@@ -447,6 +467,7 @@ test('/api/runs', async (t) => {
     });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.status, 'running');
+    assert.equal(res.body.endedAt, undefined, 'a run made non-terminal has not ended');
     await postEvent(run.id, { type: 'run.error', payload: { message: 'second attempt failed' } });
     const after = await getRun(run.id);
     assert.equal(after.status, 'error');

@@ -301,6 +301,15 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
         about('run', (run) => run.status === 'running'),
       );
 
+      await api(url, `/api/runs/${runId}`, {
+        method: 'PATCH',
+        body: { metadata: { owner: 'ana' } },
+      });
+      await takeUntil(
+        client,
+        about('run', (run) => run.metadata.owner === 'ana'),
+      );
+
       await post(runId, { type: 'tool.called' });
       await post(runId, { type: 'tool.called' });
       await takeUntil(
