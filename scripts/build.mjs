@@ -2,7 +2,7 @@
 // so `agent-ops --help` never parses it.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir } from 'node:fs/promises';
 
 const common = {
   bundle: true,
@@ -13,7 +13,6 @@ const common = {
   legalComments: 'none',
 };
 
-await rm('dist', { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: { 'agent-ops': 'cli/main.ts' },
