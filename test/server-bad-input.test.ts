@@ -2,7 +2,7 @@
 // message; afterwards the server is still up and the store holds only valid events.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -766,7 +766,10 @@ const cases: Case[] = [
 
 test('bad input', { timeout: 120_000 }, async (t) => {
   const server = await startServer();
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    rmSync(server.dataDir, { recursive: true, force: true });
+  });
   const { url } = server;
 
   const created = await api(url, '/api/runs', { method: 'POST', body: { id: RUN } });
@@ -829,14 +832,15 @@ test('bad input', { timeout: 120_000 }, async (t) => {
 
   await t.test('"/" answers 404 JSON while no dashboard is built', async () => {
     // A copy of the server bundle without a dashboard beside it.
-    const bundle = join(tempDir('agent-ops-bundle-'), 'dist');
+    const scratch = tempDir('agent-ops-bundle-');
+    const bundle = join(scratch, 'dist');
     mkdirSync(bundle);
     for (const file of ['agent-ops.js', 'server.js']) {
       copyFileSync(join(dirname(CLI), file), join(bundle, file));
     }
     const bare = spawn(
       process.execPath,
-      [join(bundle, 'agent-ops.js'), 'serve', '--port', '0', '--data', tempDir()],
+      [join(bundle, 'agent-ops.js'), 'serve', '--port', '0', '--data', join(scratch, 'data')],
       {
         env: { ...process.env, AGENTOPS_API_KEY: undefined },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -864,6 +868,7 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     } finally {
       bare.kill('SIGKILL');
       await exited;
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 

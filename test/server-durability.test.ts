@@ -3,7 +3,7 @@
 // shuts down cleanly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FSYNC_MODES, VERSION } from '../shared/constants.ts';
@@ -69,7 +69,10 @@ test('durability of the store', { timeout: 240_000 }, async (t) => {
   /** Sent but never acknowledged (the server died first): each producer retries them. */
   const unacked = new Map<number, { runId: string; ids: string[] }[]>();
   let server: ServerHandle | undefined;
-  t.after(() => server?.kill());
+  t.after(async () => {
+    await server?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   /** Reads a run back and checks every promise against what the client knows. */
   const verify = async (label: string) => {

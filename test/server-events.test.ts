@@ -1,6 +1,7 @@
 // Black-box specification of POST and GET /api/runs/:id/events: seq, idempotency, batches,
 // cursors, filters and the NDJSON export.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, MAX_BATCH_EVENTS } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
@@ -18,7 +19,10 @@ interface BatchResult {
 
 test('/api/runs/:id/events', async (t) => {
   const server = await startServer();
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    rmSync(server.dataDir, { recursive: true, force: true });
+  });
   const { url } = server;
   let counter = 0;
   const newRun = async (): Promise<string> => {

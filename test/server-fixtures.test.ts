@@ -1,7 +1,7 @@
 // Drop-in compatibility: the original CLI's recorded requests replay unchanged against our server,
 // every stored event matches its request line, and all of them read back over SSE.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
@@ -43,7 +43,10 @@ test('replay of the original CLI traffic', async (t) => {
   for (const fixture of fixtures) {
     await t.test(`${fixture.file} replays line by line and is stored as sent`, async () => {
       const server = await startServer({ env: fixture.env });
-      t.after(() => server.stop());
+      t.after(async () => {
+        await server.stop();
+        rmSync(server.dataDir, { recursive: true, force: true });
+      });
       const lines = readFixture(fixture.file);
       assert.ok(lines.length > 10, 'the fixture has its lines');
       const headers = lines[0]!.headers;
@@ -126,7 +129,10 @@ test('replay of the original CLI traffic', async (t) => {
 
   await t.test('the success fixture without its key is refused and stores nothing', async () => {
     const server = await startServer({ env: { AGENTOPS_API_KEY: 'k123' } });
-    t.after(() => server.stop());
+    t.after(async () => {
+      await server.stop();
+      rmSync(server.dataDir, { recursive: true, force: true });
+    });
     const [create] = readFixture('success.jsonl');
     const res = await api(server.url, create!.path, {
       method: create!.method,

@@ -1,6 +1,7 @@
 // Black-box specification of the run routes: POST / GET / PATCH / DELETE /api/runs and how stored
 // events move a run's status and counters.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { RUN_STATUSES, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
@@ -18,7 +19,10 @@ function nextLink(header: string | null): string | undefined {
 
 test('/api/runs', async (t) => {
   const server = await startServer();
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    rmSync(server.dataDir, { recursive: true, force: true });
+  });
   const { url } = server;
   let counter = 0;
   /** A Link target (absolute or relative) as a path with its query. */

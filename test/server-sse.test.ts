@@ -1,6 +1,7 @@
 // Black-box specification of the live streams: GET /api/runs/:id/stream (framing, resume, many
 // subscribers, slow subscribers) and GET /api/stream (run changes).
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import {
@@ -51,7 +52,10 @@ function assertContiguous(messages: SseMessage[], from: number, to: number, who:
 
 test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => {
   const server = await startServer();
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    rmSync(server.dataDir, { recursive: true, force: true });
+  });
   const { url } = server;
   let counter = 0;
   const newRun = async (prefix = 'sse'): Promise<string> => {
