@@ -27,7 +27,7 @@ import {
 } from '../shared/validate.ts';
 import { ControlChannels } from './control-channels.ts';
 import { readJsonBody } from './read-body.ts';
-import { CORS_HEADERS, sendEmpty, sendError, sendJson, sendJsonText } from './respond.ts';
+import { allowCrossOrigin, sendEmpty, sendError, sendJson, sendJsonText } from './respond.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
@@ -36,6 +36,8 @@ export interface AppOptions {
   store: Store;
   apiKey?: string;
   dashboardDir: string;
+  /** One line per request on the log. */
+  logRequests: boolean;
   log(line: string): void;
 }
 
@@ -48,10 +50,33 @@ export interface App {
 type Handler = (
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
+  url: RequestTarget,
   params: string[],
 ) => Promise<void> | void;
 type Route = { pattern: RegExp; methods: Record<string, Handler> };
+
+/** The parts of a request target the routes use; cheaper than a full URL parse per request. */
+interface RequestTarget {
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
+function parseTarget(target: string): RequestTarget {
+  if (!target.startsWith('/')) {
+    try {
+      const url = new URL(target);
+      return { pathname: url.pathname, searchParams: url.searchParams };
+    } catch {
+      throw badRequest(`request target is not a valid URL: ${quote(target)}`);
+    }
+  }
+  const query = target.indexOf('?');
+  if (query === -1) return { pathname: target, searchParams: new URLSearchParams() };
+  return {
+    pathname: target.slice(0, query),
+    searchParams: new URLSearchParams(target.slice(query + 1)),
+  };
+}
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -105,9 +130,11 @@ export function createApp(options: AppOptions): App {
   };
 
   const openSse = (res: ServerResponse) => {
-    res.writeHead(200, { ...CORS_HEADERS, ...SSE_HEADERS });
+    res.writeHead(200, SSE_HEADERS);
+    if (res.req.method === 'HEAD') return false;
     res.write(SSE_PREAMBLE);
     res.socket?.setNoDelay(true);
+    return true;
   };
 
   const routes: Route[] = [
@@ -290,8 +317,8 @@ export function createApp(options: AppOptions): App {
                   0,
                   Number.MAX_SAFE_INTEGER,
                 );
-          openSse(res);
-          hub.subscribeRun(run.id, res, cursor);
+          if (openSse(res)) hub.subscribeRun(run.id, res, cursor);
+          else res.end();
         },
       },
     },
@@ -326,8 +353,8 @@ export function createApp(options: AppOptions): App {
           const lastEventId = req.headers['last-event-id'];
           const seen =
             typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : 0;
-          openSse(res);
-          control.attach(run.id, res, seen);
+          if (openSse(res)) control.attach(run.id, res, seen);
+          else res.end();
         },
       },
     },
@@ -335,8 +362,8 @@ export function createApp(options: AppOptions): App {
       pattern: /^\/api\/stream$/,
       methods: {
         GET(_req, res) {
-          openSse(res);
-          hub.subscribeList(res);
+          if (openSse(res)) hub.subscribeList(res);
+          else res.end();
         },
       },
     },
@@ -345,7 +372,6 @@ export function createApp(options: AppOptions): App {
   function exportNdjson(res: ServerResponse, runId: string): void {
     const parts = store.exportParts(runId);
     res.writeHead(200, {
-      ...CORS_HEADERS,
       'content-type': 'application/x-ndjson; charset=utf-8',
       'content-disposition': `attachment; filename="${runId}.ndjson"`,
     });
@@ -372,12 +398,7 @@ export function createApp(options: AppOptions): App {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      throw badRequest(`request target is not a valid URL: ${quote(req.url)}`);
-    }
+    const url = parseTarget(req.url ?? '/');
     const { pathname } = url;
     if (method === 'OPTIONS') return sendEmpty(res, 204);
     const isApi = pathname === '/health' || pathname === '/api' || pathname.startsWith('/api/');
@@ -393,9 +414,9 @@ export function createApp(options: AppOptions): App {
     for (const { pattern, methods } of routes) {
       const match = pattern.exec(pathname);
       if (!match) continue;
-      const handler = methods[method];
+      const handler = methods[method] ?? (method === 'HEAD' ? methods.GET : undefined);
       if (!handler) {
-        const allow = Object.keys(methods).join(', ');
+        const allow = [...Object.keys(methods), ...(methods.GET ? ['HEAD'] : [])].join(', ');
         throw new HttpError(405, `method ${method} not allowed on ${pathname}; allowed: ${allow}`, {
           allow,
         });
@@ -408,11 +429,14 @@ export function createApp(options: AppOptions): App {
   return {
     hub,
     handle(req, res) {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        log(`${req.method} ${req.url} ${res.statusCode} ${ms.toFixed(1)}ms`);
-      });
+      allowCrossOrigin(req, res);
+      if (options.logRequests) {
+        const started = process.hrtime.bigint();
+        res.on('finish', () => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          log(`${req.method} ${req.url} ${res.statusCode} ${ms.toFixed(1)}ms`);
+        });
+      }
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
     close() {

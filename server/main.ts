@@ -138,8 +138,42 @@ export async function serve(argv: string[]): Promise<void> {
   });
   const log = createLog(options.quiet);
   const dashboardDir = fileURLToPath(new URL('./dashboard/', import.meta.url));
-  const app = createApp({ store, apiKey: options.apiKey, dashboardDir, log });
+  const app = createApp({
+    store,
+    apiKey: options.apiKey,
+    dashboardDir,
+    log,
+    logRequests: !options.quiet,
+  });
   const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+
+  // Requests Node's parser refuses never reach a route; they still get a JSON error.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const message =
+      status === 431
+        ? 'request headers are larger than the server accepts'
+        : `malformed HTTP request: ${error.code ?? error.message}`;
+    const body = JSON.stringify({ error: message });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  });
+
+  let inFlight = 0;
+  let stopping = false;
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      if (--inFlight === 0 && stopping) server.closeAllConnections();
+    });
+  });
 
   server.on('error', (error: NodeJS.ErrnoException) => {
     const reason =
@@ -166,14 +200,15 @@ export async function serve(argv: string[]): Promise<void> {
     );
   });
 
-  let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     if (!options.quiet) process.stderr.write(`agent-ops: ${signal}, shutting down\n`);
     server.close();
     app.close();
-    server.closeIdleConnections();
+    // Streams are ended; once no request is in flight, nothing else is worth waiting for.
+    if (inFlight === 0) server.closeAllConnections();
+    else server.closeIdleConnections();
     const finish = () => {
       store.close();
       unlock();

@@ -27,7 +27,6 @@ export function sendJsonText(
   headers: Record<string, string> = {},
 ): void {
   res.writeHead(status, {
-    ...CORS_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     ...headers,
@@ -36,8 +35,17 @@ export function sendJsonText(
 }
 
 export function sendEmpty(res: ServerResponse, status: number): void {
-  res.writeHead(status, CORS_HEADERS);
+  res.writeHead(status);
   res.end();
+}
+
+/**
+ * CORS headers go only on answers to browsers' cross-origin requests (those with an Origin), so
+ * the ingest hot path does not pay for headers nobody reads.
+ */
+export function allowCrossOrigin(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers.origin === undefined && req.method !== 'OPTIONS') return;
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
 }
 
 /** Maps any error to `{"error": …}`; anything that is not an HttpError is a 500 and is logged. */

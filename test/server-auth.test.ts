@@ -166,14 +166,21 @@ test('API key', async (t) => {
     }
   });
 
-  await t.test('answers carry CORS headers, refusals too, and expose the Link header', async () => {
-    const ok = await api(url, '/api/runs?limit=1', { headers: withKey });
-    assert.equal(ok.headers.get('access-control-allow-origin'), '*');
-    assert.match(ok.headers.get('access-control-expose-headers') ?? '', /link/i);
-    const refused = await api(url, '/api/runs');
-    assert.equal(refused.status, 401);
-    assert.equal(refused.headers.get('access-control-allow-origin'), '*');
-  });
+  await t.test(
+    'cross-origin answers carry CORS headers, refusals too, and expose the Link header',
+    async () => {
+      const origin = { origin: 'http://example.test' };
+      const ok = await api(url, '/api/runs?limit=1', { headers: { ...withKey, ...origin } });
+      assert.equal(ok.headers.get('access-control-allow-origin'), '*');
+      assert.match(ok.headers.get('access-control-expose-headers') ?? '', /link/i);
+      const refused = await api(url, '/api/runs', { headers: origin });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('access-control-allow-origin'), '*');
+      // Without an Origin no browser is asking, and the ingest path skips the headers.
+      const plain = await api(url, '/api/runs?limit=1', { headers: withKey });
+      assert.equal(plain.headers.get('access-control-allow-origin'), null);
+    },
+  );
 
   await t.test('the static dashboard routes need no key and hold no data', async () => {
     const root = await api(url, '/');
