@@ -36,7 +36,7 @@ export class ControlChannels {
     this.#hub = hub;
   }
 
-  request(run: Run, action: ControlAction, reason: string | undefined): Run {
+  async request(run: Run, action: ControlAction, reason: string | undefined): Promise<Run> {
     if (!ALLOWED_FROM[action].includes(run.status)) {
       throw new HttpError(
         409,
@@ -44,12 +44,12 @@ export class ControlChannels {
       );
     }
     const payload = reason === undefined ? {} : { reason };
-    const [requested] = this.#store.appendEvents(run.id, [
+    const [requested] = await this.#store.appendEvents(run.id, [
       { type: `run.${action}_requested`, payload },
     ]);
     const channels = this.#channels.get(run.id);
     if (!channels || channels.size === 0) {
-      this.#store.appendEvents(run.id, [
+      await this.#store.appendEvents(run.id, [
         { type: CONFIRMATION[action], payload: { ...payload, by: 'server' } },
       ]);
       return this.#store.getRun(run.id)!;

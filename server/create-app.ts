@@ -235,8 +235,7 @@ export function createApp(options: AppOptions): App {
           if (body === undefined)
             throw badRequest('event must be a JSON object or an array of them; got an empty body');
           if (!Array.isArray(body)) {
-            const [result] = store.appendEvents(runId, [validateEventInput(body, runId)]);
-            await store.durable();
+            const [result] = await store.appendEvents(runId, [validateEventInput(body, runId)]);
             if ('error' in result!) throw new HttpError(result.status, result.error);
             sendJsonText(res, result!.status, result!.json ?? JSON.stringify(result!.event));
             return;
@@ -255,8 +254,7 @@ export function createApp(options: AppOptions): App {
               return error as HttpError;
             }
           });
-          const results = store.appendEvents(runId, inputs);
-          await store.durable();
+          const results = await store.appendEvents(runId, inputs);
           const allStored = results.every((result) => result.status < 300);
           // Built from the stored records' text rather than serializing every event again.
           const items = results.map((result) =>
@@ -339,8 +337,7 @@ export function createApp(options: AppOptions): App {
           const reason = isObject(body) ? body.reason : undefined;
           if (reason !== undefined && typeof reason !== 'string')
             throw badRequest(`reason must be a string; got ${quote(reason)}`);
-          const updated = control.request(run, params[1] as ControlAction, reason);
-          await store.durable();
+          const updated = await control.request(run, params[1] as ControlAction, reason);
           sendJson(res, 202, updated);
         },
       },

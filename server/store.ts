@@ -78,6 +78,12 @@ export interface EventQuery {
   q?: string;
 }
 
+interface PendingAppend {
+  inputs: Array<EventInput | HttpError>;
+  resolve(results: AppendResult[]): void;
+  reject(error: unknown): void;
+}
+
 interface RunState {
   run: Run;
   dir: string;
@@ -114,6 +120,7 @@ export class Store {
   #options: StoreOptions;
   #timers: NodeJS.Timeout[] = [];
   #syncWaiters: Array<() => void> = [];
+  #queue = new Map<string, PendingAppend[]>();
   #syncing = false;
   #degraded: string | undefined;
 
@@ -266,37 +273,64 @@ export class Store {
   }
 
   /**
-   * Appends events to a run (created when unknown), in one write. A producer id seen before is
-   * answered with the stored event and stores nothing. Throws 503 when the disk refuses the write,
-   * after cutting the file back so no seq is consumed.
+   * Appends events to a run (created when unknown). Appends that arrive in the same turn of the
+   * event loop are written together, one write per run (group commit); the promise resolves once
+   * the write is acknowledged by the --fsync mode. A producer id seen before is answered with the
+   * stored event and stores nothing. A write the disk refuses rejects with 503 and consumes no seq.
    */
-  appendEvents(runId: string, inputs: Array<EventInput | HttpError>): AppendResult[] {
-    if (!this.#runs.has(runId) && inputs.every((input) => input instanceof HttpError)) {
-      return inputs.map((input) => ({ status: input.status, error: input.message }));
+  appendEvents(runId: string, inputs: Array<EventInput | HttpError>): Promise<AppendResult[]> {
+    return new Promise((resolve, reject) => {
+      if (this.#queue.size === 0) setImmediate(() => this.#flush());
+      let list = this.#queue.get(runId);
+      if (!list) this.#queue.set(runId, (list = []));
+      list.push({ inputs, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const queue = this.#queue;
+    this.#queue = new Map();
+    const done: Array<() => void> = [];
+    for (const [runId, list] of queue) {
+      try {
+        const results = this.#appendGroup(
+          runId,
+          list.map((item) => item.inputs),
+        );
+        list.forEach((item, i) => done.push(() => item.resolve(results[i]!)));
+      } catch (error) {
+        for (const item of list) item.reject(error);
+      }
+    }
+    if (this.#options.fsync === 'always') this.#syncAll(() => done.forEach((resolve) => resolve()));
+    else done.forEach((resolve) => resolve());
+  }
+
+  /** Appends the events of several requests to one run with one write; results per request. */
+  #appendGroup(runId: string, requests: Array<Array<EventInput | HttpError>>): AppendResult[][] {
+    const refusal = (input: HttpError): AppendResult => ({
+      status: input.status,
+      error: input.message,
+    });
+    const anyValid = requests.some((inputs) =>
+      inputs.some((input) => !(input instanceof HttpError)),
+    );
+    if (!this.#runs.has(runId) && !anyValid) {
+      return requests.map((inputs) => inputs.map((input) => refusal(input as HttpError)));
     }
     const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;
     const index = this.#index(state);
     const time = now();
-    const results: AppendResult[] = [];
     const fresh: AgentEvent[] = [];
     const batchIds = new Map<string, AgentEvent>();
     const lines: string[] = [];
-    for (const input of inputs) {
-      if (input instanceof HttpError) {
-        results.push({ status: input.status, error: input.message });
-        continue;
-      }
+    const toResult = (input: EventInput | HttpError): AppendResult => {
+      if (input instanceof HttpError) return refusal(input);
       if (input.id !== undefined) {
         const earlier = batchIds.get(input.id);
-        if (earlier) {
-          results.push({ status: 200, event: earlier });
-          continue;
-        }
+        if (earlier) return { status: 200, event: earlier };
         const seq = index.ids.get(input.id);
-        if (seq !== undefined) {
-          results.push({ status: 200, event: this.#readEvent(state, seq) });
-          continue;
-        }
+        if (seq !== undefined) return { status: 200, event: this.#readEvent(state, seq) };
       }
       const event: AgentEvent = {
         id: input.id ?? randomUUID(),
@@ -313,8 +347,9 @@ export class Store {
       fresh.push(event);
       const line = JSON.stringify(event);
       lines.push(line);
-      results.push({ status: 201, event, json: line });
-    }
+      return { status: 201, event, json: line };
+    };
+    const results = requests.map((inputs) => inputs.map(toResult));
     if (fresh.length === 0) return results;
 
     const buffer = Buffer.from(lines.join('\n') + '\n');
@@ -354,7 +389,7 @@ export class Store {
     return results;
   }
 
-  /** Resolves once everything written so far is fsynced (for --fsync always). */
+  /** Resolves once everything written so far is fsynced, with --fsync always; at once otherwise. */
   durable(): Promise<void> {
     if (this.#options.fsync !== 'always') return Promise.resolve();
     return new Promise((resolve) => this.#syncAll(resolve));
