@@ -29,7 +29,6 @@ export function renderEventRow(
   selected: boolean,
 ): void {
   const [seq, time, agent, type, level, summary] = row.children as unknown as HTMLElement[];
-  row.classList.toggle('selected', selected);
   row.setAttribute('aria-selected', String(selected));
   if (!event) {
     row.dataset.seq = placeholderSeq === undefined ? '' : String(placeholderSeq);

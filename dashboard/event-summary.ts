@@ -54,6 +54,9 @@ export function summarize(event: AgentEvent): string {
     summary = `${message ? `${message} · ` : ''}${p.metricName} = ${compactJson(p.value, 60)}`;
   }
   summary ??= text(p.message) ?? text(p.error) ?? text(p.text);
+  if (summary === undefined && typeof p.taskName === 'string') {
+    summary = [p.taskName, text(p.status), text(p.result)].filter(Boolean).join(' · ');
+  }
   summary ??= Object.keys(p).length === 0 ? '' : compactJson(p, MAX_SUMMARY_CHARS);
   return summary.length > MAX_SUMMARY_CHARS
     ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…`

@@ -16,11 +16,20 @@ export class RunHeader {
   #facts = element('dl', { class: 'run-facts' });
   #duration = element('dd', { class: 'duration' });
   #error = element('div', { class: 'run-error', role: 'alert', hidden: true });
+  #errorText = element('span', { class: 'run-error-text' });
+  #errorJump = element('button', {
+    type: 'button',
+    class: 'run-error-jump',
+    text: 'Show where',
+    'aria-label': 'Show the event that failed the run',
+  });
   #metadata = element('dl', { class: 'run-metadata', 'aria-label': 'Metadata' });
   #run: Run;
 
-  constructor(run: Run) {
+  constructor(run: Run, onShowError: () => void) {
     this.#run = run;
+    this.#error.append(this.#errorText, this.#errorJump);
+    this.#errorJump.addEventListener('click', onShowError);
     this.connection = element('span', {
       class: 'connection',
       role: 'status',
@@ -53,7 +62,7 @@ export class RunHeader {
     this.#status.className = `status-badge st-${run.status}`;
     this.#id.textContent = run.id;
     this.#error.hidden = !run.errorMessage;
-    this.#error.textContent = run.errorMessage ?? '';
+    this.#errorText.textContent = run.errorMessage ?? '';
 
     const facts: [string, string, string?][] = [
       ['started', formatAgo(run.startedAt), formatAbsolute(run.startedAt)],

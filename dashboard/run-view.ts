@@ -1,7 +1,7 @@
 // One run: its header, and tabs for the live timeline, the tool-call waterfall and the metrics,
 // with the inspector beside them. Holds the run's SSE stream and feeds every part from it.
 import type { AgentEvent, Run } from '../shared/types.ts';
-import { apiFetch, runPath } from './api-client.ts';
+import { apiFetch, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
@@ -38,7 +38,7 @@ export class RunView {
   constructor(run: Run) {
     this.#run = run;
     this.#received = run.lastSeq;
-    this.#header = new RunHeader(run);
+    this.#header = new RunHeader(run, () => void this.#showError());
     this.inspector = new Inspector(() => this.timeline.selectSeq(undefined));
     this.timeline = new Timeline({
       runId: run.id,
@@ -129,6 +129,7 @@ export class RunView {
       },
       onStatus: (status) => this.#showConnection(status),
     });
+    this.updateRun(run);
   }
 
   get run(): Run {
@@ -137,6 +138,8 @@ export class RunView {
 
   updateRun(run: Run): void {
     this.#run = run;
+    this.#tabs.get('tools')!.button.textContent =
+      `Tool calls ${run.toolCallCount.toLocaleString('en-US')}`;
     this.#header.update(run);
     this.#showConnection(this.#stream.status);
   }
@@ -202,6 +205,15 @@ export class RunView {
     node.textContent = text;
     node.title = status.reason ?? '';
     node.dataset.state = status.state;
+  }
+
+  /** The newest run.error / error event: where the run failed. */
+  async #showError(): Promise<void> {
+    this.showTab('events');
+    const [event] = await apiJson<AgentEvent[]>(
+      runPath(this.#run.id, `/events?type=run.error,error&before=${this.#received + 1}&limit=1`),
+    );
+    if (event) this.timeline.reveal(event);
   }
 
   async #export(): Promise<void> {

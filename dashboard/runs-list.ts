@@ -25,6 +25,11 @@ interface Row {
   activity: HTMLElement;
 }
 
+/** Writes only when the text changed, so the once-a-second tick touches few nodes. */
+function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 export class RunsList {
   readonly element: HTMLElement;
   readonly search: HTMLInputElement;
@@ -241,10 +246,10 @@ export class RunsList {
   }
 
   tickRow(row: Row, run: Run, now: number): void {
-    row.duration.textContent = formatDuration(runDurationMs(run, now));
-    row.started.textContent = formatAgo(run.startedAt, now);
+    setText(row.duration, formatDuration(runDurationMs(run, now)));
+    setText(row.started, formatAgo(run.startedAt, now));
     row.started.title = `started ${formatAbsolute(run.startedAt)}`;
-    row.activity.textContent = run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '';
+    setText(row.activity, run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '');
     row.activity.title = run.lastEventAt ? `last event ${formatAbsolute(run.lastEventAt)}` : '';
   }
 

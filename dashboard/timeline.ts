@@ -300,6 +300,15 @@ export class Timeline {
     this.#options.onSelect(index >= 0 ? this.#source.at(index) : undefined);
   }
 
+  /** Selects and scrolls to an event fetched elsewhere (e.g. the run's error), loaded or not. */
+  reveal(event: AgentEvent): void {
+    this.#selectedSeq = event.seq;
+    const index = this.#source.indexOfSeq(event.seq);
+    if (index >= 0) this.#list.scrollToIndex(index);
+    this.#list.invalidate();
+    this.#options.onSelect(event);
+  }
+
   /** j / k: the next or previous row, opening it in the inspector. */
   move(delta: number): void {
     const count = this.#source.count;

@@ -201,13 +201,20 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
     await page
       .locator('.run-header .status-badge', { hasText: 'error' })
       .waitFor({ timeout: WAIT_MS });
-    assert.equal(await page.locator('.run-error').innerText(), run.errorMessage);
+    assert.equal(await page.locator('.run-error-text').innerText(), run.errorMessage);
     await page
       .locator('.event-row.is-error .type', { hasText: 'run.error' })
       .waitFor({ timeout: WAIT_MS });
     await page
       .locator('.run-row[data-run-id="cli-fail"][data-status="error"]')
       .waitFor({ timeout: WAIT_MS });
+    await page.getByRole('button', { name: 'Show the event that failed the run' }).click();
+    await page.locator('.inspector-title', { hasText: 'run.error' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(
+      await page.locator('.event-row.selected .type').innerText(),
+      'run.error',
+      'the failing event is selected in the timeline',
+    );
     await context.close();
   });
 
@@ -539,11 +546,14 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
         },
       );
     }
-    await createRun({
+    const run = await createRun({
       id: 'showcase',
       title: 'Refactor the billing module',
       metadata: { costUsd: 0.0421, tags: ['nightly'], totalSteps: 12, model: 'sonnet' },
     });
+    // Spread over a few seconds after the start, as a real run would be, so the times read well.
+    const start = Date.parse(run.startedAt);
+    events.forEach((event, i) => (event.ts = new Date(start + 40 + i * 97).toISOString()));
     await post('showcase', events);
     for (const colorScheme of ['light', 'dark'] as const) {
       const { page, context } = await openPage(server.url, '/', { colorScheme });
@@ -553,8 +563,8 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
       await page.locator('.run-row[data-run-id="showcase"]').click();
       await page.locator('.event-row:not(.loading)[data-seq="49"]').waitFor({ timeout: WAIT_MS });
       await page.locator('.event-row:not(.loading)[data-seq="27"]').click();
-      const run = new URL(`dashboard-run-${colorScheme}.png`, ARTEFACTS);
-      await page.screenshot({ path: run.pathname });
+      const runShot = new URL(`dashboard-run-${colorScheme}.png`, ARTEFACTS);
+      await page.screenshot({ path: runShot.pathname });
       await page.getByRole('tab', { name: 'Tool calls' }).click();
       await page.locator('.waterfall-row').nth(11).waitFor({ timeout: WAIT_MS });
       assert.equal(await page.locator('.waterfall-row.failed').count(), 1);
@@ -564,7 +574,7 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
       await page.locator('.metric-card').nth(1).waitFor({ timeout: WAIT_MS });
       const metrics = new URL(`dashboard-metrics-${colorScheme}.png`, ARTEFACTS);
       await page.screenshot({ path: metrics.pathname });
-      for (const file of [list, run, tools, metrics]) assert.ok(statSync(file).size > 10_000);
+      for (const file of [list, runShot, tools, metrics]) assert.ok(statSync(file).size > 10_000);
       await context.close();
     }
   });
