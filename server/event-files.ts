@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { scanLines } from './scan-lines.ts';
+import { seqOfServerEventId } from './server-event-id.ts';
 
 export interface Segment {
   firstSeq: number;
@@ -135,7 +136,8 @@ export function loadRunIndex(dir: string, warn: (message: string) => void): RunI
     }
     scan.lines.forEach((line, i) => {
       const id = extractId(line);
-      if (id !== undefined) ids.set(id, firstSeq + i);
+      // An id the server made for this very seq is found through the seq; see server-event-id.ts.
+      if (id !== undefined && seqOfServerEventId(id) !== firstSeq + i) ids.set(id, firstSeq + i);
     });
     segments.push({ firstSeq, path, bytes: scan.end, offsets: scan.offsets });
   }

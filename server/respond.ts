@@ -26,12 +26,14 @@ export function sendJsonText(
   text: string,
   headers: Record<string, string> = {},
 ): void {
+  // Encoded once: the length and the bytes sent come from the same buffer.
+  const body = Buffer.from(text);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': body.length,
     ...headers,
   });
-  res.end(text);
+  res.end(body);
 }
 
 export function sendEmpty(res: ServerResponse, status: number): void {

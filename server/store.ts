@@ -1,7 +1,7 @@
 // The store: runs in memory (persisted in runs.jsonl), each run's events in its own append-only
 // segment files. Writes are synchronous write(2) calls, so an event is acknowledged only once the
 // OS has it; fsync follows the --fsync mode.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsync,
@@ -27,7 +27,9 @@ import type {
   RunPatch,
 } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
+import { serverEventId, seqOfServerEventId } from './server-event-id.ts';
 import {
+  extractId,
   listSegments,
   loadRunIndex,
   readFrom,
@@ -329,12 +331,13 @@ export class Store {
       if (input.id !== undefined) {
         const earlier = batchIds.get(input.id);
         if (earlier) return { status: 200, event: earlier };
-        const seq = index.ids.get(input.id);
+        const seq = index.ids.get(input.id) ?? this.#seqOfServerId(state, input.id);
         if (seq !== undefined) return { status: 200, event: this.#readEvent(state, seq) };
       }
+      const seq = state.run.lastSeq + fresh.length + 1;
       const event: AgentEvent = {
-        id: input.id ?? randomUUID(),
-        seq: state.run.lastSeq + fresh.length + 1,
+        id: input.id ?? serverEventId(seq),
+        seq,
         runId,
         ts: input.ts ?? time,
         type: input.type,
@@ -343,7 +346,7 @@ export class Store {
       if (input.agentId !== undefined) event.agentId = input.agentId;
       if (input.taskId !== undefined) event.taskId = input.taskId;
       event.payload = input.payload ?? {};
-      batchIds.set(event.id, event);
+      if (input.id !== undefined) batchIds.set(event.id, event);
       fresh.push(event);
       const line = JSON.stringify(event);
       lines.push(line);
@@ -375,7 +378,8 @@ export class Store {
       const event = fresh[i]!;
       segment.offsets.push(before + start);
       start = buffer.indexOf(0x0a, start) + 1;
-      index.ids.set(event.id, event.seq);
+      // Server-made ids are found through the seq they carry; only producers' ids are indexed.
+      if (batchIds.has(event.id)) index.ids.set(event.id, event.seq);
       applyEventToRun(state.run, event, time);
     }
     segment.bytes = before + buffer.length;
@@ -539,6 +543,14 @@ export class Store {
   #index(state: RunState): RunIndex {
     state.index ??= loadRunIndex(state.dir, this.#options.warn);
     return state.index;
+  }
+
+  /** The seq of a stored event whose server-made id is `id`, if there is one. */
+  #seqOfServerId(state: RunState, id: string): number | undefined {
+    const seq = seqOfServerEventId(id);
+    if (seq === undefined || seq < state.firstSeq || seq > state.run.lastSeq) return undefined;
+    const line = readRecordLines(this.#index(state), seq, 1)[0];
+    return line !== undefined && extractId(line) === id ? seq : undefined;
   }
 
   #readEvent(state: RunState, seq: number): AgentEvent {

@@ -39,22 +39,41 @@ export function isTerminal(status: RunStatus): boolean {
 
 /**
  * Refuses JSON nested deeper than MAX_JSON_DEPTH and any `__proto__` key, so nothing downstream
- * can overflow the stack or have an object's prototype replaced by a merge.
+ * can overflow the stack or have an object's prototype replaced by a merge. The walk keeps no
+ * path (it runs on every event); only a refusal walks again to name where the problem is.
  */
-export function checkJsonShape(value: unknown, path = 'body', depth = 0): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (depth >= MAX_JSON_DEPTH) {
-    throw badRequest(`${path} is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+export function checkJsonShape(value: unknown, path = 'body'): void {
+  if (shapeIsFine(value, 0)) return;
+  throw badRequest(describeShapeProblem(value, path, 0)!);
+}
+
+function shapeIsFine(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJsonShape(value[i], `${path}[${i}]`, depth + 1);
-    return;
+    for (const item of value) if (!shapeIsFine(item, depth + 1)) return false;
+    return true;
   }
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__')
-      throw badRequest(`${path} has a "__proto__" key, which is not allowed`);
-    checkJsonShape((value as JsonObject)[key], `${path}.${key}`, depth + 1);
+  for (const key in value) {
+    if (key === '__proto__' || !shapeIsFine((value as JsonObject)[key], depth + 1)) return false;
   }
+  return true;
+}
+
+function describeShapeProblem(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth >= MAX_JSON_DEPTH) return `${path} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+  const entries = Array.isArray(value)
+    ? value.map((item, i) => [`${path}[${i}]`, item] as const)
+    : Object.keys(value).map((key) => [`${path}.${key}`, (value as JsonObject)[key]] as const);
+  if (!Array.isArray(value) && Object.keys(value).includes('__proto__')) {
+    return `${path} has a "__proto__" key, which is not allowed`;
+  }
+  for (const [childPath, child] of entries) {
+    const problem = describeShapeProblem(child, childPath, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 function checkKnownFields(body: JsonObject, allowed: readonly string[], what: string): void {

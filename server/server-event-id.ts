@@ -1,0 +1,32 @@
+// The ids the server gives events that arrive without one: UUIDs (version 8, RFC 9562) whose first
+// 48 bits are the event's seq and whose other 74 bits are random. A repeated id is then found by
+// reading the record at that seq, with no per-event entry in the run's id index.
+import { randomFillSync } from 'node:crypto';
+
+const POOL_BYTES = 4096;
+const RANDOM_BYTES_PER_ID = 10;
+const SERVER_ID = /^([0-9a-f]{8})-([0-9a-f]{4})-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const pool = Buffer.alloc(POOL_BYTES);
+let used = POOL_BYTES;
+
+export function serverEventId(seq: number): string {
+  if (used + RANDOM_BYTES_PER_ID > POOL_BYTES) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const random = pool.toString('hex', used, used + RANDOM_BYTES_PER_ID);
+  used += RANDOM_BYTES_PER_ID;
+  const seqHex = seq.toString(16).padStart(12, '0');
+  const variant = ((parseInt(random[3]!, 16) & 0x3) | 0x8).toString(16);
+  return (
+    `${seqHex.slice(0, 8)}-${seqHex.slice(8, 12)}-8${random.slice(0, 3)}-` +
+    `${variant}${random.slice(4, 7)}-${random.slice(7, 19)}`
+  );
+}
+
+/** The seq a server-made id names, or undefined for any other id. */
+export function seqOfServerEventId(id: string): number | undefined {
+  const match = SERVER_ID.exec(id);
+  return match ? parseInt(match[1]! + match[2]!, 16) : undefined;
+}
