@@ -99,6 +99,16 @@ function runMatches(run: Run, status: string | null, q: string | undefined): boo
   );
 }
 
+/** Where a stream resumes: the Last-Event-ID header wins over `?after=`; neither means 0. */
+function resumeCursor(req: IncomingMessage, url: RequestTarget): number {
+  const header = req.headers['last-event-id'];
+  const max = Number.MAX_SAFE_INTEGER;
+  if (typeof header === 'string' && header !== '') {
+    return parseIntParam(header, 'Last-Event-ID', 0, 0, max);
+  }
+  return parseIntParam(url.searchParams.get('after'), 'after', 0, 0, max);
+}
+
 function list(value: string | null): string[] | undefined {
   if (value === null || value === '') return undefined;
   return value
@@ -304,17 +314,7 @@ export function createApp(options: AppOptions): App {
       methods: {
         GET(req, res, url, params) {
           const run = existingRun(params);
-          const lastEventId = req.headers['last-event-id'];
-          const cursor =
-            typeof lastEventId === 'string' && lastEventId !== ''
-              ? parseIntParam(lastEventId, 'Last-Event-ID', 0, 0, Number.MAX_SAFE_INTEGER)
-              : parseIntParam(
-                  url.searchParams.get('after'),
-                  'after',
-                  0,
-                  0,
-                  Number.MAX_SAFE_INTEGER,
-                );
+          const cursor = resumeCursor(req, url);
           if (openSse(res)) hub.subscribeRun(run.id, res, cursor);
           else res.end();
         },
@@ -345,11 +345,9 @@ export function createApp(options: AppOptions): App {
     {
       pattern: /^\/api\/runs\/([^/]+)\/control$/,
       methods: {
-        GET(req, res, _url, params) {
+        GET(req, res, url, params) {
           const run = existingRun(params);
-          const lastEventId = req.headers['last-event-id'];
-          const seen =
-            typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) : 0;
+          const seen = resumeCursor(req, url);
           if (openSse(res)) control.attach(run.id, res, seen);
           else res.end();
         },

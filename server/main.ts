@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, FSYNC_MODES, VERSION } from '../shared/constants.ts';
 import type { FsyncMode } from '../shared/types.ts';
-import { quote } from '../shared/validate.ts';
+import { parseIntParam, quote } from '../shared/validate.ts';
 import { createApp } from './create-app.ts';
 import { DataDirInUseError, lockDataDir } from './data-lock.ts';
 import { Store } from './store.ts';
@@ -48,12 +48,11 @@ function integer(
   min: number,
   max: number,
 ): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be an integer from ${min} to ${max}; got ${quote(raw)}`);
+  try {
+    return parseIntParam(raw ?? null, name, fallback, min, max);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  return value;
 }
 
 function parseOptions(argv: string[]) {
