@@ -9,6 +9,8 @@ export interface Command {
   usage: string;
   options: readonly OptionSpec[];
   examples: readonly string[];
+  /** Paragraph lines shown before the examples: what a user must know beyond the options. */
+  notes?: readonly string[];
   /** Resolves with the exit code. */
   run(args: ParsedArgs): Promise<number>;
 }

@@ -1,6 +1,8 @@
 // Every subcommand, in the order the help lists them. `serve` lives in the server bundle and is
 // dispatched by main.ts before any of these load.
 import type { Command } from './command.ts';
+import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
+import { execCommand } from './commands/exec.ts';
 import { emitCommand } from './commands/emit.ts';
 import { finishCommand } from './commands/finish.ts';
 import { lsCommand } from './commands/ls.ts';
@@ -15,6 +17,10 @@ export const COMMANDS: readonly Command[] = [
   finishCommand,
   lsCommand,
   tailCommand,
+  execCommand,
+  pauseCommand,
+  resumeCommand,
+  stopCommand,
 ];
 
 /** For the Commands list of the top-level help. */

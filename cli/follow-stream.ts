@@ -38,6 +38,11 @@ export async function followStream(options: FollowOptions): Promise<void> {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
       const response = await client.open('GET', path, undefined, headers, false);
+      // Let go at once if the caller gave up while the connection was being made.
+      if (signal.aborted) {
+        response.destroy();
+        return;
+      }
       client.checkAuth(response.statusCode);
       if (response.statusCode === 404) {
         response.resume();

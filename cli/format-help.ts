@@ -1,5 +1,5 @@
 // The one help layout every command shares: Usage, Commands (top level only), Options with
-// their defaults, Examples.
+// their defaults, Notes (where a command has them), Examples.
 import { VERSION } from '../shared/constants.ts';
 import type { Command } from './command.ts';
 import type { OptionSpec } from './parse-args.ts';
@@ -50,6 +50,7 @@ export function formatHelp(command: Command, top?: TopLevel): string {
     'Options',
     ...columns(command.options.map((option) => [flagsOf(option), describe(option)] as const)),
   );
+  if (command.notes) lines.push('', 'Notes', ...command.notes.map((note) => `  ${note}`));
   lines.push('', 'Examples', ...command.examples.map((example) => `  $ ${example}`), '');
   return lines.join('\n');
 }

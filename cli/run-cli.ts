@@ -13,7 +13,8 @@ import { parseArgs } from './parse-args.ts';
 const TOP_LEVEL = {
   summary: 'stream agent runs to an agent-ops server and watch them live',
   usages: [
-    '[options]             run the simulated agent (the original runner)',
+    '[options]                    run the simulated agent (the original runner)',
+    'exec [options] -- <command>  run a command as a run, streaming its output',
     '<command> [options]',
   ],
   commands: COMMAND_SUMMARIES,
@@ -42,12 +43,15 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   const isCommandWord = first !== undefined && !first.startsWith('-');
   const command = isCommandWord ? findCommand(first) : runCommand;
   const args = isCommandWord ? rest : argv;
-  // Help and version win over any other problem on the line, and load nothing else.
-  if (args.includes('--help') || args.includes('-h')) {
+  // Help and version win over any other problem on the line, and load nothing else. What follows
+  // `--` belongs to someone else (`exec -- tool --help`).
+  const end = args.indexOf('--');
+  const own = end === -1 ? args : args.slice(0, end);
+  if (own.includes('--help') || own.includes('-h')) {
     process.stdout.write(helpFor(command));
     return EXIT.ok;
   }
-  if (command === runCommand && (args.includes('--version') || args.includes('-v'))) {
+  if (command === runCommand && (own.includes('--version') || own.includes('-v'))) {
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }

@@ -1,10 +1,13 @@
 // One full lifecycle of the simulated agent (the original runner): create the run, announce it,
-// stream its steps, end it completed, in error at --failAt, or stopped by a signal.
+// stream its steps, end it completed, in error at --failAt, or stopped by a signal. While it runs
+// it holds the run's control channel: a pause holds the next step until resumed, a stop ends it.
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
+import { ControlChannel } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
 import type { HttpClient } from './http-client.ts';
+import type { StopSignal } from './interrupt-signal.ts';
 import { simulatedStepEvents } from './simulated-step.ts';
 
 /** Creating the run is the first contact: a server that is simply not there fails fast. */
@@ -24,6 +27,8 @@ export interface SimulatedRunOptions {
   beforeStep?: (step: number) => Promise<void>;
   onCreated?: (run: Run) => void;
   onStep?: (step: number, events: readonly EventInput[]) => void;
+  /** Told of a pause or resume request carried out, and of a lost control channel. */
+  onControl?: (what: string) => void;
 }
 
 export type SimulatedRunStatus = 'completed' | 'error' | 'stopped';
@@ -32,8 +37,10 @@ export interface SimulatedRunResult {
   runId: string;
   status: SimulatedRunStatus;
   errorMessage?: string;
-  /** The signal that stopped the run. */
+  /** The signal that stopped the run, or the reason given with a stop request. */
   stopReason?: string;
+  /** Set when a signal stopped the run; a stop without it came from the dashboard or the API. */
+  stopSignal?: StopSignal;
   stepsDone: number;
   events: number;
   durationMs: number;
@@ -70,43 +77,92 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
     },
   });
 
+  // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
+  const stopped = new AbortController();
+  const stopSignal = AbortSignal.any([signal, stopped.signal]);
+  const control = new ControlChannel({
+    client,
+    sender,
+    handlers: {
+      pause: () => {
+        options.onControl?.('paused on request; waiting for resume before the next step');
+        return true;
+      },
+      resume: () => {
+        options.onControl?.('resumed on request');
+        return true;
+      },
+      stop: (reason) => {
+        options.onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
+        stopped.abort();
+      },
+    },
+    onLost: (error) => options.onControl?.(`control channel lost: ${error.message}`),
+  });
+
   let status: SimulatedRunStatus = 'completed';
   let errorMessage: string | undefined;
   let stepsDone = 0;
-  for (let step = 1; step <= steps; step++) {
-    if (sender.error) throw sender.error;
-    if (signal.aborted) break;
-    await options.beforeStep?.(step);
-    if (step === failAt) {
-      status = 'error';
-      errorMessage = `Simulated failure at step ${step}`;
-      const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
-      sender.emit({ type: 'run.error', level: 'error', payload: { message: errorMessage, stack } });
-      sender.patch({ status: 'error', errorMessage });
-      break;
+  try {
+    for (let step = 1; step <= steps; step++) {
+      if (sender.error) throw sender.error;
+      await control.untilResumed(signal);
+      if (stopSignal.aborted) break;
+      await options.beforeStep?.(step);
+      if (step === failAt) {
+        status = 'error';
+        errorMessage = `Simulated failure at step ${step}`;
+        const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
+        sender.emit({
+          type: 'run.error',
+          level: 'error',
+          payload: { message: errorMessage, stack },
+        });
+        sender.patch({ status: 'error', errorMessage });
+        break;
+      }
+      const events = simulatedStepEvents(step, steps, random);
+      for (const event of events) sender.emit(event);
+      stepsDone = step;
+      options.onStep?.(step, events);
+      if (step === steps) break;
+      try {
+        // With no interval, still let the sender's I/O run between steps.
+        if (intervalMs > 0) await sleep(intervalMs, undefined, { signal: stopSignal });
+        else await yieldToIo();
+      } catch {
+        break; // aborted by a signal or a stop request
+      }
     }
-    const events = simulatedStepEvents(step, steps, random);
-    for (const event of events) sender.emit(event);
-    stepsDone = step;
-    options.onStep?.(step, events);
-    if (step === steps) break;
-    try {
-      // With no interval, still let the sender's I/O run between steps.
-      if (intervalMs > 0) await sleep(intervalMs, undefined, { signal });
-      else await yieldToIo();
-    } catch {
-      break; // aborted by a signal
-    }
+  } finally {
+    // No request is carried out once the run's last event is on its way.
+    await control.close();
   }
 
-  if (signal.aborted && status === 'completed') {
+  let stopReason: string | undefined;
+  if (stopSignal.aborted && status === 'completed') {
     status = 'stopped';
-    const stopReason = String(signal.reason);
-    sender.emit({
-      type: 'run.stopped',
-      level: 'warn',
-      payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
-    });
+    if (signal.aborted) {
+      stopReason = String(signal.reason);
+      sender.emit({
+        type: 'run.stopped',
+        level: 'warn',
+        payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
+      });
+    } else {
+      const reason = control.stopRequest?.reason;
+      stopReason = reason ?? 'stop requested';
+      sender.emit({
+        type: 'run.stopped',
+        level: 'warn',
+        payload: {
+          message: `Stopped on request${reason === undefined ? '' : `: ${reason}`}`,
+          ...(reason === undefined ? {} : { reason }),
+          by: 'producer',
+          step: stepsDone,
+        },
+      });
+    }
   } else if (status === 'completed') {
     sender.emit({
       type: 'run.completed',
@@ -128,6 +184,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
     ackLatenciesMs: sender.stats.ackLatenciesMs,
   };
   if (errorMessage !== undefined) result.errorMessage = errorMessage;
-  if (status === 'stopped') result.stopReason = String(signal.reason);
+  if (stopReason !== undefined) result.stopReason = stopReason;
+  if (status === 'stopped' && signal.aborted) result.stopSignal = signal.reason as StopSignal;
   return result;
 }

@@ -189,7 +189,7 @@ type Client = ReturnType<typeof createClient>;
 
 function exitCodeFor(result: SimulatedRunResult): number {
   if (result.status === 'stopped')
-    return SIGNAL_EXIT_CODES[result.stopReason as StopSignal] ?? EXIT.stopped;
+    return result.stopSignal ? SIGNAL_EXIT_CODES[result.stopSignal] : EXIT.stopped;
   return result.status === 'completed' ? EXIT.ok : EXIT.failed;
 }
 
@@ -231,6 +231,10 @@ async function runOne(
       if (bar) bar.update(step, describeStep(events));
       else if (chatty) output.info(`step ${step}/${plan.steps}  ${describeStep(events)}`);
     },
+    onControl: (what) => {
+      bar?.clear();
+      if (!plan.quiet) output.note(output.paint('yellow', `agent-ops: ${what}`));
+    },
   });
   bar?.clear();
 
@@ -241,9 +245,8 @@ async function runOne(
     } else if (result.status === 'error') {
       output.info(output.paint('red', `✖ error: ${result.errorMessage}`));
     } else {
-      output.info(
-        output.paint('yellow', `■ stopped by ${result.stopReason} after step ${result.stepsDone}`),
-      );
+      const by = result.stopSignal ?? `request (${result.stopReason})`;
+      output.info(output.paint('yellow', `■ stopped by ${by} after step ${result.stepsDone}`));
     }
     output.info(`  ${output.paint('cyan', url)}`);
   }

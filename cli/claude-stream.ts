@@ -1,0 +1,216 @@
+// `exec --format claude`: turns Claude Code's `--output-format stream-json` lines into run events.
+// `system`/`init` announces the run; `assistant` messages carry text and `tool_use` blocks
+// (tool.called); `user` messages carry `tool_result` blocks (tool.result, paired by the tool_use
+// id and timed between the two lines); the final `result` line reports usage and cost and decides
+// how the run ends. A line of any other shape is left to be posted as plain output.
+import type { EventInput, JsonObject } from '../shared/types.ts';
+import { isObject } from '../shared/validate.ts';
+
+export interface ClaudeOutcome {
+  status: 'completed' | 'error';
+  message: string;
+  payload: JsonObject;
+}
+
+export interface ClaudeTranslation {
+  events: EventInput[];
+  /** Merged into the run's metadata. */
+  metadata?: JsonObject;
+}
+
+interface OpenCall {
+  toolName: string;
+  startedAtMs: number;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Only the fields that have a value. */
+function defined(fields: Record<string, unknown>): JsonObject {
+  const result: JsonObject = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) result[key] = value;
+  return result;
+}
+
+/** A tool_result's content: a string, or blocks of which the text ones are kept. */
+function contentText(content: unknown): unknown {
+  if (!Array.isArray(content)) return content;
+  return content
+    .map((block) => {
+      if (!isObject(block)) return '';
+      if (block.type === 'text') return str(block.text) ?? '';
+      return `[${str(block.type) ?? 'block'}]`;
+    })
+    .join('\n');
+}
+
+export class ClaudeStream {
+  #calls = new Map<string, OpenCall>();
+  #model: string | undefined;
+  #sessionId: string | undefined;
+  /** Set by the result line: how the run ends, whatever the process's exit code. */
+  outcome: ClaudeOutcome | undefined;
+
+  /** The events one line stands for, or undefined when it is not a line this format knows. */
+  translate(text: string, nowMs = performance.now()): ClaudeTranslation | undefined {
+    const trimmed = text.trim();
+    if (!trimmed.startsWith('{')) return undefined;
+    let line: unknown;
+    try {
+      line = JSON.parse(trimmed);
+    } catch {
+      return undefined;
+    }
+    if (!isObject(line)) return undefined;
+    const parent = str(line.parent_tool_use_id);
+    const extra = parent === undefined ? {} : { parentToolCallId: parent };
+    switch (line.type) {
+      case 'system':
+        return line.subtype === 'init' ? this.#init(line) : undefined;
+      case 'assistant':
+        return this.#assistant(line, nowMs, extra);
+      case 'user':
+        return this.#user(line, nowMs, extra);
+      case 'result':
+        return this.#result(line);
+      default:
+        return undefined;
+    }
+  }
+
+  #init(line: JsonObject): ClaudeTranslation {
+    this.#sessionId = str(line.session_id);
+    this.#model = str(line.model);
+    const payload = defined({
+      message: `Claude Code session started${this.#model ? ` (${this.#model})` : ''}`,
+      sessionId: this.#sessionId,
+      model: this.#model,
+      cwd: str(line.cwd),
+      tools: Array.isArray(line.tools) ? line.tools : undefined,
+      permissionMode: str(line.permissionMode),
+      claudeCodeVersion: str(line.claude_code_version),
+    });
+    return {
+      events: [{ type: 'run.started', payload }],
+      metadata: defined({ sessionId: this.#sessionId, model: this.#model }),
+    };
+  }
+
+  #assistant(line: JsonObject, nowMs: number, extra: JsonObject): ClaudeTranslation | undefined {
+    const message = line.message;
+    if (!isObject(message) || !Array.isArray(message.content)) return undefined;
+    const events: EventInput[] = [];
+    for (const block of message.content) {
+      if (!isObject(block)) continue;
+      if (block.type === 'text' && typeof block.text === 'string') {
+        events.push({
+          type: 'agent.message',
+          payload: { role: 'assistant', text: block.text, ...extra },
+        });
+      } else if (block.type === 'thinking' && typeof block.thinking === 'string') {
+        events.push({
+          type: 'agent.thinking',
+          level: 'debug',
+          payload: { text: block.thinking, ...extra },
+        });
+      } else if (block.type === 'tool_use' && typeof block.id === 'string') {
+        const toolName = str(block.name) ?? 'unknown';
+        this.#calls.set(block.id, { toolName, startedAtMs: nowMs });
+        events.push({
+          type: 'tool.called',
+          payload: defined({ toolName, toolCallId: block.id, args: block.input, ...extra }),
+        });
+      }
+    }
+    return events.length > 0 ? { events } : undefined;
+  }
+
+  #user(line: JsonObject, nowMs: number, extra: JsonObject): ClaudeTranslation | undefined {
+    const message = line.message;
+    if (!isObject(message)) return undefined;
+    if (typeof message.content === 'string') {
+      return {
+        events: [
+          { type: 'agent.message', payload: { role: 'user', text: message.content, ...extra } },
+        ],
+      };
+    }
+    if (!Array.isArray(message.content)) return undefined;
+    const events: EventInput[] = [];
+    for (const block of message.content) {
+      if (!isObject(block)) continue;
+      if (block.type === 'text' && typeof block.text === 'string') {
+        events.push({
+          type: 'agent.message',
+          payload: { role: 'user', text: block.text, ...extra },
+        });
+      } else if (block.type === 'tool_result' && typeof block.tool_use_id === 'string') {
+        const call = this.#calls.get(block.tool_use_id);
+        this.#calls.delete(block.tool_use_id);
+        const failed = block.is_error === true;
+        const content = contentText(block.content);
+        events.push({
+          type: 'tool.result',
+          ...(failed ? { level: 'warn' as const } : {}),
+          payload: defined({
+            toolName: call?.toolName ?? 'unknown',
+            toolCallId: block.tool_use_id,
+            ...(failed ? { error: content ?? 'the tool failed' } : { result: content }),
+            duration: call ? Math.round(nowMs - call.startedAtMs) : undefined,
+            ...extra,
+          }),
+        });
+      }
+    }
+    return events.length > 0 ? { events } : undefined;
+  }
+
+  #result(line: JsonObject): ClaudeTranslation {
+    const usage = isObject(line.usage) ? line.usage : {};
+    const inputTokens = num(usage.input_tokens);
+    const outputTokens = num(usage.output_tokens);
+    // Older Claude Code versions call it cost_usd.
+    const costUsd = num(line.total_cost_usd) ?? num(line.cost_usd);
+    const numTurns = num(line.num_turns);
+    const durationMs = num(line.duration_ms);
+    this.#sessionId ??= str(line.session_id);
+    const subtype = str(line.subtype) ?? 'unknown';
+    const failed = line.is_error === true || subtype !== 'success';
+    const resultText = str(line.result);
+    this.outcome = {
+      status: failed ? 'error' : 'completed',
+      message: failed ? resultText || `Claude Code ended with ${subtype}` : 'Claude Code finished',
+      payload: defined({ subtype, result: resultText, numTurns, durationMs, costUsd }),
+    };
+    return {
+      events: [
+        {
+          type: 'usage.report',
+          payload: defined({
+            inputTokens,
+            outputTokens,
+            costUsd,
+            cacheReadInputTokens: num(usage.cache_read_input_tokens),
+            cacheCreationInputTokens: num(usage.cache_creation_input_tokens),
+            model: this.#model,
+          }),
+        },
+      ],
+      metadata: defined({
+        costUsd,
+        inputTokens,
+        outputTokens,
+        numTurns,
+        durationMs,
+        model: this.#model,
+        sessionId: this.#sessionId,
+      }),
+    };
+  }
+}

@@ -1,0 +1,174 @@
+// `agent-ops exec [options] -- <command> [args…]`: run any command as a run, watched live.
+import { MAX_TITLE_LENGTH } from '../../shared/constants.ts';
+import { runDashboardUrl } from '../../shared/run-url.ts';
+import { quote } from '../../shared/validate.ts';
+import { checkRunId } from '../check-run-id.ts';
+import { usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import { createClient } from '../create-client.ts';
+import { commandLine, EXEC_FORMATS, execRun, type ExecFormat } from '../exec-run.ts';
+import { newRunId } from '../new-run-id.ts';
+import { createOutput } from '../output.ts';
+import { parseJsonOption } from '../parse-json-option.ts';
+import { redactSecrets } from '../redact-secrets.ts';
+
+export const DEFAULT_GRACE_S = 5;
+
+export const execCommand: Command = {
+  name: 'exec',
+  summary: 'Run a command as a run: its output streams live, pause/resume/stop reach it',
+  usage: 'exec [options] -- <command> [args…]',
+  options: [
+    {
+      name: 'title',
+      flags: ['--title'],
+      type: 'string',
+      valueName: 'text',
+      description: 'Run title (default: the command line)',
+    },
+    {
+      name: 'id',
+      flags: ['--id'],
+      type: 'string',
+      valueName: 'runId',
+      description: 'Run id (default run-<epoch ms>-<random>)',
+    },
+    {
+      name: 'format',
+      flags: ['--format'],
+      type: 'string',
+      valueName: 'format',
+      choices: EXEC_FORMATS,
+      default: 'text',
+      description: 'How stdout is read: text, jsonl or claude (see Notes)',
+    },
+    {
+      name: 'grace',
+      flags: ['--grace'],
+      type: 'number',
+      valueName: 's',
+      min: 0,
+      max: 3600,
+      default: DEFAULT_GRACE_S,
+      description: 'On stop or Ctrl-C: seconds between SIGTERM and SIGKILL',
+    },
+    {
+      name: 'noRedact',
+      flags: ['--no-redact'],
+      type: 'boolean',
+      description: 'Send output as it is, secrets included (see Notes)',
+    },
+    {
+      name: 'metadata',
+      flags: ['--metadata'],
+      type: 'string',
+      valueName: 'json',
+      description: 'Run metadata, a JSON object',
+    },
+    JSON_OPTION,
+    ...CONNECTION_OPTIONS,
+    HELP_OPTION,
+  ],
+  examples: [
+    'agent-ops exec -- npm test',
+    'agent-ops exec --title "nightly eval" -- python eval.py --limit 100',
+    'agent-ops exec --format jsonl -- node my-agent.js',
+    'agent-ops exec --format claude -- claude -p "fix the failing test" --output-format stream-json --verbose',
+  ],
+  notes: [
+    'The command runs without a shell, in its own process group, and sees pipes, not a terminal:',
+    'it may print without colour or buffer its output (PYTHONUNBUFFERED=1 is set unless you set',
+    'it). Its output is passed through here unchanged and sent line by line as agent.stdout /',
+    'agent.stderr events; past 200 lines/s, consecutive lines are merged into one event with',
+    '"merged": N. Before anything is sent, keys and tokens (sk-…, Bearer …, api_key=…, token=…,',
+    'AKIA…) become [REDACTED] unless --no-redact; the terminal always sees the real output.',
+    '--format jsonl posts stdout lines that are JSON objects with a "type" as those events;',
+    "--format claude reads Claude Code's stream-json: tool calls, results, cost and tokens.",
+    'Pause sends SIGSTOP to the group, resume SIGCONT;',
+    "stop and Ctrl-C send SIGTERM, then SIGKILL after --grace. Exit code: the command's own",
+    '(128 + n when signal n killed it), or 3 server unreachable, 4 stopped from the dashboard',
+    'or API, 130 / 143 on our SIGINT / SIGTERM.',
+  ],
+
+  async run(args) {
+    const command = 'exec';
+    const connection = connectionFrom(args, command);
+    const { options, positionals } = args;
+    const [program, ...programArgs] = positionals;
+    if (program === undefined || program === '')
+      throw usageError(
+        'missing the command to run: agent-ops exec [options] -- <command>',
+        command,
+      );
+    const redact = options.noRedact !== true;
+    const shown = commandLine(program, programArgs);
+    const title =
+      options.title === undefined
+        ? (redact ? redactSecrets(shown) : shown).slice(0, MAX_TITLE_LENGTH)
+        : String(options.title);
+    if (title.length > MAX_TITLE_LENGTH) {
+      throw usageError(
+        `--title must be at most ${MAX_TITLE_LENGTH} characters; got ${title.length}`,
+        command,
+      );
+    }
+    const runId = options.id === undefined ? newRunId() : checkRunId(String(options.id), command);
+    const metadata =
+      options.metadata === undefined
+        ? undefined
+        : parseJsonOption(String(options.metadata), '--metadata', command);
+
+    // Our own lines go to stderr: stdout is the command's (and, with --json, only our document).
+    const output = createOutput({ json: true, noColor: options.noColor === true });
+    const json = options.json === true;
+    const client = createClient(connection, output);
+    const url = runDashboardUrl(client.baseUrl, runId);
+    try {
+      const result = await execRun({
+        client,
+        runId,
+        title,
+        command: program,
+        args: programArgs,
+        format: options.format as ExecFormat,
+        graceMs: Number(options.grace) * 1000,
+        redact,
+        metadata,
+        stdout: json ? process.stderr : process.stdout,
+        stderr: process.stderr,
+        note: (text) => output.note(output.paint('yellow', text)),
+        onCreated: (run) =>
+          output.note(
+            `${output.paint('bold', `agent-ops: run ${run.id}`)} ${quote(run.title)}  ${output.paint('cyan', url)}`,
+          ),
+      });
+      const seconds = (result.durationMs / 1000).toFixed(1);
+      const summary =
+        result.status === 'completed'
+          ? output.paint('green', `✔ completed in ${seconds} s (${result.events} events)`)
+          : result.status === 'error'
+            ? output.paint('red', `✖ error: ${result.errorMessage}`)
+            : output.paint('yellow', `■ stopped (${result.stopReason})`);
+      output.note(`agent-ops: ${summary}  ${output.paint('cyan', url)}`);
+      if (json) {
+        output.result({
+          runId,
+          title,
+          status: result.status,
+          ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+          exitCode: result.exitCode,
+          code: result.code,
+          signal: result.signal,
+          ...(result.pid === undefined ? {} : { pid: result.pid }),
+          events: result.events,
+          durationMs: result.durationMs,
+          url,
+        });
+      }
+      return result.exitCode;
+    } finally {
+      client.close();
+    }
+  },
+};

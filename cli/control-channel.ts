@@ -1,0 +1,142 @@
+// Holds a run's control channel open while the producer works, so pause / resume / stop from the
+// dashboard or the API reach the work itself: each request is carried out by the producer's
+// handlers, then confirmed with run.paused / run.resumed (run.stopped is posted by the producer
+// once the work has really ended). A dropped channel resumes with Last-Event-ID, so a request is
+// never carried out twice.
+import type { ControlAction } from '../shared/types.ts';
+import { isObject } from '../shared/validate.ts';
+import { CliError } from './cli-error.ts';
+import type { EventSender } from './event-sender.ts';
+import { EXIT } from './exit-codes.ts';
+import { followStream } from './follow-stream.ts';
+import type { HttpClient } from './http-client.ts';
+
+export interface ControlRequest {
+  action: ControlAction;
+  reason?: string;
+}
+
+export interface ControlHandlers {
+  /** Freezes the work; false when there is nothing to freeze, and then nothing is confirmed. */
+  pause(): boolean;
+  /** Lets the work go on; false when there is nothing to resume. */
+  resume(): boolean;
+  /** Starts ending the work; the producer posts run.stopped once it has ended. */
+  stop(reason: string | undefined): void;
+}
+
+export interface ControlChannelOptions {
+  client: HttpClient;
+  sender: EventSender;
+  handlers: ControlHandlers;
+  /** Told when the channel is given up on (the run goes on without control). */
+  onLost?(error: CliError): void;
+}
+
+/** A control message's data, or undefined when it is not one this CLI understands. */
+export function parseControlRequest(data: string): ControlRequest | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value)) return undefined;
+  const { action, reason } = value;
+  if (action !== 'pause' && action !== 'resume' && action !== 'stop') return undefined;
+  return typeof reason === 'string' ? { action, reason } : { action };
+}
+
+export class ControlChannel {
+  readonly #options: ControlChannelOptions;
+  readonly #abort = new AbortController();
+  readonly #done: Promise<void>;
+  #paused = false;
+  #stopRequest: { reason: string | undefined } | undefined;
+  #wake: Array<() => void> = [];
+
+  constructor(options: ControlChannelOptions) {
+    this.#options = options;
+    const { client, sender } = options;
+    this.#done = followStream({
+      client,
+      path: `/api/runs/${encodeURIComponent(sender.runId)}/control`,
+      signal: this.#abort.signal,
+      notFound: `run ${JSON.stringify(sender.runId)} is gone from ${client.baseUrl}; it can no longer be paused or stopped`,
+      onMessage: (message) => {
+        const request = parseControlRequest(message.data);
+        if (request) this.#handle(request);
+        return false;
+      },
+    }).catch((error: unknown) => {
+      if (error instanceof CliError) options.onLost?.(error);
+      else options.onLost?.(new CliError(EXIT.failed, `control channel failed: ${String(error)}`));
+    });
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Set once a stop was requested: the reason given with it, if any. */
+  get stopRequest(): { reason: string | undefined } | undefined {
+    return this.#stopRequest;
+  }
+
+  /** Resolves at once unless paused; otherwise on resume, on a stop request, or when `signal` aborts. */
+  untilResumed(signal?: AbortSignal): Promise<void> {
+    if (!this.#paused || this.#stopRequest || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.#wake.push(done);
+    });
+  }
+
+  /** Lets go of the channel (the server then shows no producer attached). */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.#done;
+    this.#wakeAll();
+  }
+
+  #handle({ action, reason }: ControlRequest): void {
+    // After a stop, or once closed, nothing else is carried out.
+    if (this.#stopRequest || this.#abort.signal.aborted) return;
+    const { handlers, sender } = this.#options;
+    const payload = { ...(reason === undefined ? {} : { reason }), by: 'producer' };
+    switch (action) {
+      case 'pause':
+        // A second request that crossed our confirmation on the wire needs nothing more.
+        if (this.#paused || !handlers.pause()) return;
+        this.#paused = true;
+        sender.emit({ type: 'run.paused', payload: { message: 'Paused on request', ...payload } });
+        return;
+      case 'resume':
+        if (!this.#paused || !handlers.resume()) return;
+        this.#paused = false;
+        sender.emit({
+          type: 'run.resumed',
+          payload: { message: 'Resumed on request', ...payload },
+        });
+        this.#wakeAll();
+        return;
+      case 'stop':
+        this.#stopRequest = { reason };
+        handlers.stop(reason);
+        this.#wakeAll();
+        return;
+      default:
+        action satisfies never;
+    }
+  }
+
+  #wakeAll(): void {
+    const wake = this.#wake;
+    this.#wake = [];
+    for (const resolve of wake) resolve();
+  }
+}
