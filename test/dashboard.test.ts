@@ -2,7 +2,7 @@
 // server: the "Done when" list of the live-dashboard issue, one subtest each.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { MAX_BATCH_EVENTS } from '../shared/constants.ts';
@@ -335,6 +335,59 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
     await context.close();
   });
 
+  await t.test('keyboard: / searches, j and k move through events, Esc closes', async () => {
+    await createRun({ id: 'keys' });
+    await post('keys', ticks(5));
+    const { page, context } = await openPage(server.url, '/#/runs/keys');
+    await waitFor('the events', async () => (await renderedSeqs(page)).at(-1) === 5);
+    await page.keyboard.press('/');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+      'Search events in this run',
+    );
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('j');
+    await page.locator('.inspector-title', { hasText: 'tick' }).waitFor({ timeout: WAIT_MS });
+    const first = await page.locator('.inspector-fields dd').first().innerText();
+    await page.keyboard.press('j');
+    await waitFor('the next event', async () => {
+      const seq = await page.locator('.inspector-fields dd').first().innerText();
+      return Number(seq) === Number(first) + 1;
+    });
+    await page.keyboard.press('k');
+    await waitFor('the previous event', async () => {
+      return (await page.locator('.inspector-fields dd').first().innerText()) === first;
+    });
+    await page.keyboard.press('Escape');
+    await page.locator('.inspector').waitFor({ state: 'hidden', timeout: WAIT_MS });
+    await page.keyboard.press('Escape');
+    await page.waitForURL((url) => url.hash === '#/', { timeout: WAIT_MS });
+    await page.getByText('Select a run to watch it live.').waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('/');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+      'Search runs by title, id or metadata',
+    );
+    await context.close();
+  });
+
+  await t.test('export downloads the whole run as NDJSON', async () => {
+    await createRun({ id: 'exporting' });
+    await post('exporting', ticks(1200));
+    const { page, context } = await openPage(server.url, '/#/runs/exporting');
+    await waitFor('the run', async () => (await renderedSeqs(page)).at(-1) === 1200);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: WAIT_MS }),
+      page.getByRole('button', { name: 'Export every event of this run as NDJSON' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'exporting.ndjson');
+    const path = await download.path();
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1200);
+    assert.equal(JSON.parse(lines[1199]!).seq, 1200);
+    await context.close();
+  });
+
   await t.test('a deep link survives a reload', async () => {
     await createRun({ id: 'deep.link:1', title: 'Deep link target' });
     await post('deep.link:1', ticks(3));
@@ -574,6 +627,14 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
       await page.locator('.metric-card').nth(1).waitFor({ timeout: WAIT_MS });
       const metrics = new URL(`dashboard-metrics-${colorScheme}.png`, ARTEFACTS);
       await page.screenshot({ path: metrics.pathname });
+      const unnamed = await page.$$eval(
+        'button, input, select, a, [role="tab"], [tabindex]',
+        (nodes) =>
+          nodes
+            .filter((node) => !(node.getAttribute('aria-label') || node.textContent?.trim()))
+            .map((node) => node.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(unnamed, [], 'every control has an accessible name');
       for (const file of [list, runShot, tools, metrics]) assert.ok(statSync(file).size > 10_000);
       await context.close();
     }
