@@ -64,7 +64,10 @@ export class EventPages implements TimelineSource {
   }
 
   append(event: AgentEvent): boolean {
-    const page = this.#page(Math.floor((event.seq - 1) / EVENT_PAGE_SIZE));
+    const pageNo = Math.floor((event.seq - 1) / EVENT_PAGE_SIZE);
+    // Live events fill new pages even when nothing is drawn (a hidden tab), so bound them here too.
+    if (!this.#pages.has(pageNo)) queueMicrotask(() => this.#evict());
+    const page = this.#page(pageNo);
     page.events[(event.seq - 1) % EVENT_PAGE_SIZE] = event;
     if (event.seq <= this.lastSeq) return false;
     this.lastSeq = event.seq;

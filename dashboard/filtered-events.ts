@@ -26,6 +26,7 @@ export class FilteredEvents implements TimelineSource {
     runId: string,
     filter: EventFilter,
     beforeSeq: number,
+    /** Rows were added (> 0) or removed (< 0) at the top; 0 when only the state changed. */
     onLoaded: (prepended: number) => void,
   ) {
     this.#runId = runId;
@@ -61,6 +62,13 @@ export class FilteredEvents implements TimelineSource {
     const last = this.#events[this.#events.length - 1];
     if (last && last.seq >= event.seq) return false;
     this.#events.push(event);
+    if (this.#events.length > MAX_MATCHES_HELD + FILTER_PAGE_SIZE) {
+      // Drop the oldest matches; they load again (?before=) if the reader scrolls back to them.
+      const dropped = this.#events.splice(0, FILTER_PAGE_SIZE);
+      this.#oldestAsked = this.#events[0]!.seq;
+      this.#hasOlder = true;
+      queueMicrotask(() => this.#onLoaded(-dropped.length));
+    }
     return true;
   }
 

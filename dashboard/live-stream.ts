@@ -3,7 +3,7 @@
 // while the server is away it backs off, and it reports its state so the page can say so plainly.
 import { SseParser, type SseMessage } from '../shared/sse.ts';
 import { authHeaders } from './api-client.ts';
-import { promptForKey } from './key-prompt.ts';
+import { promptForKey, storedKey } from './key-prompt.ts';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended';
 
@@ -102,7 +102,7 @@ export class LiveStream {
     });
     if (response.status === 401) {
       await response.body?.cancel();
-      await promptForKey(true);
+      await promptForKey(storedKey() !== undefined);
       return 'unauthorized';
     }
     if (response.status === 404) return 'not found';

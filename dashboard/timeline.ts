@@ -187,7 +187,7 @@ export class Timeline {
         (prepended) => {
           if (this.#source !== source) return;
           this.#list.setCount(source.count);
-          if (prepended > 0 && !this.#list.follow) this.#list.shiftBy(prepended);
+          if (prepended !== 0 && !this.#list.follow) this.#list.shiftBy(prepended);
           else this.#list.invalidate();
           this.#updateNote();
         },

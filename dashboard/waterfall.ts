@@ -6,6 +6,8 @@ import { element } from './element.ts';
 import { formatDuration } from './format.ts';
 
 const MAX_CALLS_DRAWN = 300;
+/** Older calls are forgotten past this; the summary then counts only those held. */
+const MAX_CALLS_HELD = 5000;
 
 export class Waterfall {
   readonly element: HTMLElement;
@@ -33,6 +35,8 @@ export class Waterfall {
 
   add(events: AgentEvent[]): void {
     for (const event of events) this.#pairer.add(event);
+    const calls = this.#pairer.calls;
+    if (calls.length > MAX_CALLS_HELD) calls.splice(0, calls.length - MAX_CALLS_HELD);
   }
 
   get hasRunning(): boolean {
