@@ -58,7 +58,14 @@ export class Waterfall {
       return;
     }
     const start = Math.min(...calls.map((call) => call.startMs));
-    const end = Math.max(start + 1, ...calls.map((call) => call.endMs ?? now));
+    const end = Math.max(
+      start + 1,
+      ...calls.map((call) =>
+        call.endMs === undefined
+          ? now
+          : Math.max(call.endMs, call.startMs + (call.durationMs ?? 0)),
+      ),
+    );
     const span = end - start;
     const rows = calls.map((call) => this.#row(call, start, span, now));
     this.#rows.replaceChildren(...rows);
@@ -68,7 +75,9 @@ export class Waterfall {
     const running = call.endMs === undefined;
     const duration = call.durationMs ?? now - call.startMs;
     const left = ((call.startMs - start) / span) * 100;
-    const width = Math.max(0.3, (((running ? now : call.endMs!) - call.startMs) / span) * 100);
+    // A finished bar is as long as the duration it reports, so the bar and its label agree.
+    const length = running ? now - call.startMs : (call.durationMs ?? call.endMs! - call.startMs);
+    const width = Math.max(0.3, (length / span) * 100);
     const state = running ? 'running' : call.failed ? 'failed' : 'ok';
     const label = `${call.toolName}, ${state}, ${formatDuration(duration)}`;
     // Set through CSSOM, which the page's Content-Security-Policy allows (style attributes it does not).
