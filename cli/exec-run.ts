@@ -184,7 +184,10 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
         group.terminate(graceMs);
       },
     },
-    onLost: (error) => options.note(`agent-ops: ${error.message}`),
+    onLost: (error) =>
+      options.note(
+        `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
+      ),
   });
 
   if (forwardStdin && child.stdin) {
@@ -395,11 +398,12 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
     } else {
       post({
         type: 'run.completed',
+        // Claude's own durationMs, when it reported one, wins over our wall-clock time.
         payload: {
           message: outcome?.message ?? `${shown} ${how}`,
+          durationMs,
           ...outcome?.payload,
           exitCode: exit.code,
-          durationMs,
         },
       });
     }
