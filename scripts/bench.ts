@@ -15,7 +15,9 @@
 // 4. the CLI: `--help` beside `node -e 0`, and `--steps 1000 --interval 0`.
 // 5. a store of 1,000,000 events: the fill rate, cold start to "listening", RSS, the first page of
 //    one run. "Cold" is the process: the files are still in the OS page cache.
-// 6. bundle sizes.
+// 6. bundle sizes of the CLI and the server.
+// 7. the dashboard (scripts/bench-dashboard.ts): its bundle, the time to open a 100,000-event run
+//    in Debian's chromium, and long tasks while 1,000 events/s stream in; skipped without chromium.
 //
 // It is a report: a slow machine prints FAIL in the table and still exits 0. Something broken
 // (an acknowledged event missing, an error answer, a server that crashes) exits 1.
@@ -36,6 +38,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { benchDashboard } from './bench-dashboard.ts';
 import { HIST_BUCKET_MS, type LoadJob, type LoadReport } from './bench-load.ts';
 import type { SubscribeJob, SubscribeReport } from './bench-subscribe.ts';
 
@@ -962,7 +965,8 @@ function benchBundles(): void {
   console.log('\n[6] bundles');
   const dist = dirname(CLI);
   const sizes: Record<string, { bytes: number; gzip: number }> = {};
-  for (const name of ['agent-ops.js', 'server.js', 'dashboard']) {
+  // dist/dashboard is measured file by file in section 7.
+  for (const name of ['agent-ops.js', 'server.js']) {
     const path = join(dist, name);
     if (!existsSync(path)) continue;
     const files = filesUnder(path);
@@ -1027,6 +1031,30 @@ async function main(): Promise<void> {
   });
   await section('1M-event store', benchStore);
   await section('bundles', async () => benchBundles());
+  await section('dashboard', () =>
+    benchDashboard({
+      dashboardDir: join(dirname(CLI), 'dashboard'),
+      measureMs: MEASURE_MS,
+      startDelayMs: START_DELAY_MS,
+      clockTicksPerS: CLOCK_TICKS_PER_S,
+      noisyOtherCores: NOISY_OTHER_CORES,
+      async withServer(body) {
+        const server = await startServer('ours', tempDir('dashboard'));
+        return withServer(server, 'dashboard server', () => body(server));
+      },
+      startLoadWorker: async () => (await Worker.start(LOAD_WORKER, 1))[0]!,
+      json,
+      machineCpu,
+      row,
+      passFail,
+      median,
+      fmt,
+      ms,
+      bytes,
+      results,
+      broken,
+    }),
+  );
 
   printTable();
   const seconds = (performance.now() - began) / 1000;
