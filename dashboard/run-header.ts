@@ -1,8 +1,9 @@
 // The run's header: title, status, times, counts, the full error message and every metadata key.
-// The right-hand `.run-controls` slot is left for pause / resume / stop.
+// Pause / resume / stop sit on the right of the heading, with any refusal on a line below it.
 import type { Run } from '../shared/types.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatCount, formatDuration, formatValue } from './format.ts';
+import { RunControls } from './run-controls.ts';
 import { isStale, runDurationMs } from './run-status.ts';
 
 export class RunHeader {
@@ -24,10 +25,13 @@ export class RunHeader {
     'aria-label': 'Show the event that failed the run',
   });
   #metadata = element('dl', { class: 'run-metadata', 'aria-label': 'Metadata' });
+  #controls: RunControls;
   #run: Run;
 
-  constructor(run: Run, onShowError: () => void) {
+  /** `onRun` receives the run as a control request's answer left it. */
+  constructor(run: Run, onShowError: () => void, onRun: (run: Run) => void) {
     this.#run = run;
+    this.#controls = new RunControls(run, onRun);
     this.#error.append(this.#errorText, this.#errorJump);
     this.#errorJump.addEventListener('click', onShowError);
     this.connection = element('span', {
@@ -43,11 +47,12 @@ export class RunHeader {
         'div',
         { class: 'run-heading' },
         element('div', { class: 'run-title-line' }, this.#status, this.#title, this.#stale),
-        element('div', { class: 'run-controls', 'aria-label': 'Run controls' }),
+        this.#controls.element,
         this.connection,
         this.actions,
       ),
-      element('div', { class: 'run-sub' }, this.#id, this.#facts),
+      element('div', { class: 'run-sub' }, this.#id, this.#facts, this.#controls.producer),
+      this.#controls.error,
       this.#error,
       this.#metadata,
     );
@@ -56,6 +61,7 @@ export class RunHeader {
 
   update(run: Run): void {
     this.#run = run;
+    this.#controls.update(run);
     this.#title.textContent = run.title;
     this.#title.title = run.title;
     this.#status.textContent = run.status;

@@ -38,7 +38,11 @@ export class RunView {
   constructor(run: Run) {
     this.#run = run;
     this.#received = run.lastSeq;
-    this.#header = new RunHeader(run, () => void this.#showError());
+    this.#header = new RunHeader(
+      run,
+      () => void this.#showError(),
+      (next) => this.updateRun(next),
+    );
     this.inspector = new Inspector(() => this.timeline.selectSeq(undefined));
     this.timeline = new Timeline({
       runId: run.id,
@@ -137,6 +141,8 @@ export class RunView {
   }
 
   updateRun(run: Run): void {
+    // A control request's answer can cross a newer copy from the run feed; keep the newer one.
+    if (Date.parse(run.updatedAt) < Date.parse(this.#run.updatedAt)) return;
     this.#run = run;
     this.#tabs.get('tools')!.button.textContent =
       `Tool calls ${run.toolCallCount.toLocaleString('en-US')}`;

@@ -85,6 +85,8 @@ export class Timeline {
       class: 'pause-view',
       'aria-label': 'Pause the live view',
       'aria-pressed': 'false',
+      // Not the run's Pause in the header: this one only holds what is drawn.
+      title: 'Hold the event list still; the run itself keeps going',
       text: 'Pause',
     });
     this.#pauseButton.addEventListener('click', () => this.setPaused(!this.#paused));
