@@ -1,17 +1,11 @@
 // Pause / Resume / Stop for one run, and whether a producer is attached to carry them out. A request
 // is shown from the click until it is settled: in flight, then (with a producer) waiting for the
 // producer's confirmation, which arrives as a status change on the run feed. Stop asks first.
-import type { ControlAction, Run, RunStatus } from '../shared/types.ts';
+import { CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
+import type { ControlAction, Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
 import { isTerminalRun } from './run-status.ts';
-
-/** The server's rules (docs/protocol.md, Control): a button is enabled only where it would pass. */
-const ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> = {
-  pause: ['running'],
-  resume: ['paused'],
-  stop: ['queued', 'running', 'paused'],
-};
 
 const ACTIONS = ['pause', 'resume', 'stop'] as const satisfies readonly ControlAction[];
 
@@ -129,7 +123,8 @@ export class RunControls {
     const waiting = attached ? pending : undefined;
     const busy = this.#inFlight !== undefined || waiting === 'stop';
     for (const [action, button] of this.#buttons) {
-      button.disabled = busy || waiting === action || !ALLOWED_FROM[action].includes(run.status);
+      button.disabled =
+        busy || waiting === action || !CONTROL_ALLOWED_FROM[action].includes(run.status);
     }
     this.#buttonGroup.hidden = terminal || this.#confirming;
     this.#confirm.hidden = !this.#confirming;

@@ -1,17 +1,12 @@
 // Run control: pause / resume / stop requests, and the SSE channel a producer holds open to hear
 // them. With no producer attached, the server applies a request itself.
 import type { ServerResponse } from 'node:http';
+import { CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
 import { HttpError } from '../shared/http-error.ts';
 import { formatSse } from '../shared/sse.ts';
-import type { ControlAction, Run, RunStatus } from '../shared/types.ts';
+import type { ControlAction, Run } from '../shared/types.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
-
-const ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> = {
-  pause: ['running'],
-  resume: ['paused'],
-  stop: ['queued', 'running', 'paused'],
-};
 
 const CONFIRMATION: Record<ControlAction, string> = {
   pause: 'run.paused',
@@ -37,10 +32,10 @@ export class ControlChannels {
   }
 
   async request(run: Run, action: ControlAction, reason: string | undefined): Promise<Run> {
-    if (!ALLOWED_FROM[action].includes(run.status)) {
+    if (!CONTROL_ALLOWED_FROM[action].includes(run.status)) {
       throw new HttpError(
         409,
-        `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${ALLOWED_FROM[action].join(', ')}`,
+        `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${CONTROL_ALLOWED_FROM[action].join(', ')}`,
       );
     }
     const payload = reason === undefined ? {} : { reason };
