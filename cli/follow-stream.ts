@@ -37,8 +37,8 @@ export async function followStream(options: FollowOptions): Promise<void> {
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-      const response = await client.open('GET', path, undefined, headers, false);
-      // Let go at once if the caller gave up while the connection was being made.
+      // Abortable: a stream that never answers (a buffering proxy) must not hold the caller.
+      const response = await client.open('GET', path, undefined, headers, false, signal);
       if (signal.aborted) {
         response.destroy();
         return;
@@ -68,6 +68,7 @@ export async function followStream(options: FollowOptions): Promise<void> {
       }
     } catch (error) {
       if (error instanceof CliError) throw error;
+      if (signal.aborted) return;
       reason = networkReason(error);
     }
     failingSince ??= Date.now();

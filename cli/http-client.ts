@@ -72,6 +72,7 @@ export class HttpClient {
     body?: unknown,
     extraHeaders: Record<string, string> = {},
     agent: http.Agent | false = this.#agent,
+    signal?: AbortSignal,
   ): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = this.#headers(extraHeaders);
@@ -82,7 +83,7 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const request = this.#transport.request(
         this.baseUrl + path,
-        { method, headers, agent },
+        { method, headers, agent, ...(signal ? { signal } : {}) },
         resolve,
       );
       request.on('error', reject);

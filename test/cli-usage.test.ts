@@ -47,7 +47,8 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   },
   {
     args: ['deploy'],
-    message: 'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, serve, help',
+    message:
+      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, serve, help',
   },
   { args: ['start', 'extra'], message: 'unexpected argument "extra"', help: 'start' },
   {
@@ -103,7 +104,8 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   },
   {
     args: ['help', 'nope'],
-    message: 'unknown command "nope"; commands: run, start, emit, finish, ls, tail, serve, help',
+    message:
+      'unknown command "nope"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, serve, help',
   },
 ];
 
