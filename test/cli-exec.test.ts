@@ -177,6 +177,12 @@ test('agent-ops exec', async (t) => {
     assert.equal(result.stdout, '["--help","-v"]\n');
   });
 
+  await t.test('exec with no command is a usage error', async () => {
+    const result = await runCli(['exec', '--server', url, '--']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /missing the command to run.*\nRun agent-ops exec --help\n$/);
+  });
+
   await t.test('a command that does not exist ends the run in error with exit 127', async () => {
     const runId = nextId();
     const result = await runCli([
@@ -338,26 +344,34 @@ test('agent-ops exec', async (t) => {
     assert.deepEqual(recorded, exec.stdout().trimEnd().split('\n'));
   });
 
-  await t.test('a child that ignores SIGTERM is killed after --grace', async () => {
-    const runId = nextId();
-    const exec = spawnCli(execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'tick', '50']));
-    t.after(() => exec.proc.kill('SIGKILL'));
-    await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
-    const pid = pidIn(exec.stdout());
-    await waitUntil(
-      async () => ((await storedRun(url, runId)).control?.producerAttached ? true : undefined),
-      'exec to attach',
-    );
-    await api(url, `/api/runs/${runId}/stop`, { method: 'POST' });
-    const result = await exec.exited;
-    assert.equal(result.code, 4, result.stderr);
-    assert.equal(procStat(pid), undefined);
-    const events = await storedEvents(url, runId);
-    const [exit, stopped] = events.slice(-2);
-    assert.equal(exit.payload.signal, 'SIGKILL');
-    assert.equal(stopped.type, 'run.stopped');
-    assert.equal(stopped.payload.forced, true);
-  });
+  await t.test(
+    'a paused child that ignores SIGTERM is still stopped: killed after --grace',
+    async () => {
+      const runId = nextId();
+      const exec = spawnCli(
+        execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'tick', '50']),
+      );
+      t.after(() => exec.proc.kill('SIGKILL'));
+      await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
+      const pid = pidIn(exec.stdout());
+      await waitUntil(
+        async () => ((await storedRun(url, runId)).control?.producerAttached ? true : undefined),
+        'exec to attach',
+      );
+      // Paused first: the stop must wake it (SIGCONT) as well as end it.
+      await api(url, `/api/runs/${runId}/pause`, { method: 'POST' });
+      await waitUntil(async () => (procStat(pid)?.state === 'T' ? true : undefined), 'state T');
+      await api(url, `/api/runs/${runId}/stop`, { method: 'POST' });
+      const result = await exec.exited;
+      assert.equal(result.code, 4, result.stderr);
+      assert.equal(procStat(pid), undefined);
+      const events = await storedEvents(url, runId);
+      const [exit, stopped] = events.slice(-2);
+      assert.equal(exit.payload.signal, 'SIGKILL');
+      assert.equal(stopped.type, 'run.stopped');
+      assert.equal(stopped.payload.forced, true);
+    },
+  );
 
   await t.test(
     'SIGINT to exec stops the run and leaves no process of the group behind',
