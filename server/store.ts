@@ -27,6 +27,7 @@ import type {
   RunPatch,
 } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
+import { eventRecord } from './event-record.ts';
 import { serverEventId, seqOfServerEventId } from './server-event-id.ts';
 import {
   extractId,
@@ -324,6 +325,7 @@ export class Store {
     const index = this.#index(state);
     const time = now();
     const fresh: AgentEvent[] = [];
+    const runIdJson = JSON.stringify(runId);
     const batchIds = new Map<string, AgentEvent>();
     const lines: string[] = [];
     const toResult = (input: EventInput | HttpError): AppendResult => {
@@ -348,7 +350,7 @@ export class Store {
       event.payload = input.payload ?? {};
       if (input.id !== undefined) batchIds.set(event.id, event);
       fresh.push(event);
-      const line = JSON.stringify(event);
+      const line = eventRecord(event, runIdJson);
       lines.push(line);
       return { status: 201, event, json: line };
     };
