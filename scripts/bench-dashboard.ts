@@ -26,19 +26,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchBrowser } from '../test/helpers/browser.ts';
 import type { LoadJob, LoadReport } from './bench-load.ts';
-
-/** As in test/helpers/browser.ts, CHROMIUM_PATH may point elsewhere. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 
 const BIG_RUN_EVENTS = 100_000;
 const FILL_BATCH = 1000;
@@ -102,12 +91,7 @@ export async function benchDashboard(bench: DashboardBench): Promise<void> {
   await bench.withServer(async (server) => {
     const bigRun = 'dash-big';
     await fillRun(bench, server, bigRun);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    const { browser } = await launchBrowser();
     try {
       result.open = await measureOpen(bench, browser, server, bigRun);
       result.live = await measureLive(bench, browser, server);
