@@ -78,6 +78,9 @@ function parseTarget(target: string): RequestTarget {
   };
 }
 
+const CREATED_ITEM = '{"status":201,"event":';
+const DUPLICATE_ITEM = '{"status":200,"event":';
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
@@ -269,7 +272,9 @@ export function createApp(options: AppOptions): App {
           // Built from the stored records' text rather than serializing every event again.
           const items = results.map((result) =>
             'event' in result
-              ? `{"status":${result.status},"event":${result.json ?? JSON.stringify(result.event)}}`
+              ? (result.status === 201 ? CREATED_ITEM : DUPLICATE_ITEM) +
+                (result.json ?? JSON.stringify(result.event)) +
+                '}'
               : JSON.stringify(result),
           );
           sendJsonText(res, allStored ? 201 : 207, `{"results":[${items.join(',')}]}`);

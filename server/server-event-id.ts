@@ -1,22 +1,23 @@
 // The ids the server gives events that arrive without one: UUIDs (version 8, RFC 9562) whose first
 // 48 bits are the event's seq and whose other 74 bits are random. A repeated id is then found by
 // reading the record at that seq, with no per-event entry in the run's id index.
-import { randomFillSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 const POOL_BYTES = 4096;
-const RANDOM_BYTES_PER_ID = 10;
+const RANDOM_HEX_PER_ID = 19;
 const SERVER_ID = /^([0-9a-f]{8})-([0-9a-f]{4})-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const pool = Buffer.alloc(POOL_BYTES);
-let used = POOL_BYTES;
+/** Random hex digits, refilled as they are used up (one hex conversion per pool, not per id). */
+let pool = '';
+let used = 0;
 
 export function serverEventId(seq: number): string {
-  if (used + RANDOM_BYTES_PER_ID > POOL_BYTES) {
-    randomFillSync(pool);
+  if (used + RANDOM_HEX_PER_ID > pool.length) {
+    pool = randomBytes(POOL_BYTES).toString('hex');
     used = 0;
   }
-  const random = pool.toString('hex', used, used + RANDOM_BYTES_PER_ID);
-  used += RANDOM_BYTES_PER_ID;
+  const random = pool.slice(used, used + RANDOM_HEX_PER_ID);
+  used += RANDOM_HEX_PER_ID;
   const seqHex = seq.toString(16).padStart(12, '0');
   const variant = ((parseInt(random[3]!, 16) & 0x3) | 0x8).toString(16);
   return (
