@@ -13,7 +13,7 @@ import {
 } from '../shared/constants.ts';
 import { HttpError, badRequest } from '../shared/http-error.ts';
 import { SSE_HEADERS, SSE_PREAMBLE } from '../shared/sse.ts';
-import type { ControlAction, Health, Run } from '../shared/types.ts';
+import type { AgentEvent, ControlAction, Health, Run } from '../shared/types.ts';
 import {
   isObject,
   parseIntParam,
@@ -27,7 +27,7 @@ import {
 } from '../shared/validate.ts';
 import { ControlChannels } from './control-channels.ts';
 import { readJsonBody } from './read-body.ts';
-import { allowCrossOrigin, sendEmpty, sendError, sendJson, sendJsonText } from './respond.ts';
+import { allowCrossOrigin, sendEmpty, sendError, sendJson, sendJsonBytes } from './respond.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
@@ -78,8 +78,17 @@ function parseTarget(target: string): RequestTarget {
   };
 }
 
-const CREATED_ITEM = '{"status":201,"event":';
-const DUPLICATE_ITEM = '{"status":200,"event":';
+// Pieces of the batch answer `{"results":[{"status":201,"event":…},…]}`.
+const RESULTS_OPEN = Buffer.from('{"results":[');
+const RESULTS_CLOSE = Buffer.from(']}');
+const CREATED_ITEM = Buffer.from('{"status":201,"event":');
+const DUPLICATE_ITEM = Buffer.from('{"status":200,"event":');
+const CLOSE = Buffer.from('}');
+const COMMA = Buffer.from(',');
+
+function recordOf(result: { event: AgentEvent; record?: Buffer }): Buffer {
+  return result.record ?? Buffer.from(JSON.stringify(result.event));
+}
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -250,7 +259,7 @@ export function createApp(options: AppOptions): App {
           if (!Array.isArray(body)) {
             const [result] = await store.appendEvents(runId, [validateEventInput(body, runId)]);
             if ('error' in result!) throw new HttpError(result.status, result.error);
-            sendJsonText(res, result!.status, result!.json ?? JSON.stringify(result!.event));
+            sendJsonBytes(res, result!.status, recordOf(result!));
             return;
           }
           if (body.length === 0) throw badRequest('event array must hold at least one event');
@@ -269,15 +278,20 @@ export function createApp(options: AppOptions): App {
           });
           const results = await store.appendEvents(runId, inputs);
           const allStored = results.every((result) => result.status < 300);
-          // Built from the stored records' text rather than serializing every event again.
-          const items = results.map((result) =>
-            'event' in result
-              ? (result.status === 201 ? CREATED_ITEM : DUPLICATE_ITEM) +
-                (result.json ?? JSON.stringify(result.event)) +
-                '}'
-              : JSON.stringify(result),
-          );
-          sendJsonText(res, allStored ? 201 : 207, `{"results":[${items.join(',')}]}`);
+          // Built from the stored records' bytes rather than serializing every event again.
+          const parts: Buffer[] = [RESULTS_OPEN];
+          results.forEach((result, i) => {
+            if (i > 0) parts.push(COMMA);
+            if (!('event' in result)) parts.push(Buffer.from(JSON.stringify(result)));
+            else
+              parts.push(
+                result.status === 201 ? CREATED_ITEM : DUPLICATE_ITEM,
+                recordOf(result),
+                CLOSE,
+              );
+          });
+          parts.push(RESULTS_CLOSE);
+          sendJsonBytes(res, allStored ? 201 : 207, Buffer.concat(parts));
         },
         GET(_req, res, url, params) {
           const run = existingRun(params);

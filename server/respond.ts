@@ -26,8 +26,16 @@ export function sendJsonText(
   text: string,
   headers: Record<string, string> = {},
 ): void {
-  // Encoded once: the length and the bytes sent come from the same buffer.
-  const body = Buffer.from(text);
+  sendJsonBytes(res, status, Buffer.from(text), headers);
+}
+
+/** For bodies already encoded: stored records are answered with the bytes that were written. */
+export function sendJsonBytes(
+  res: ServerResponse,
+  status: number,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': body.length,

@@ -68,9 +68,12 @@ export interface StoreHooks {
   onRunDeleted?(id: string): void;
 }
 
-/** `json` is the stored record's text, when at hand, so answers need not serialize it again. */
+/**
+ * `record` is the stored line's bytes (without its newline) for an event written now, so answers
+ * reuse them instead of serializing and encoding the event again.
+ */
 export type AppendResult =
-  { status: 200 | 201; event: AgentEvent; json?: string } | { status: number; error: string };
+  { status: 200 | 201; event: AgentEvent; record?: Buffer } | { status: number; error: string };
 
 export interface EventQuery {
   after?: number;
@@ -325,6 +328,7 @@ export class Store {
     const index = this.#index(state);
     const time = now();
     const fresh: AgentEvent[] = [];
+    const freshResults: Array<{ status: 201; event: AgentEvent; record?: Buffer }> = [];
     const runIdJson = JSON.stringify(runId);
     const batchIds = new Map<string, AgentEvent>();
     const lines: string[] = [];
@@ -350,9 +354,10 @@ export class Store {
       event.payload = input.payload ?? {};
       if (input.id !== undefined) batchIds.set(event.id, event);
       fresh.push(event);
-      const line = eventRecord(event, runIdJson);
-      lines.push(line);
-      return { status: 201, event, json: line };
+      lines.push(eventRecord(event, runIdJson));
+      const result = { status: 201 as const, event };
+      freshResults.push(result);
+      return result;
     };
     const results = requests.map((inputs) => inputs.map(toResult));
     if (fresh.length === 0) return results;
@@ -379,7 +384,9 @@ export class Store {
     for (let i = 0; i < fresh.length; i++) {
       const event = fresh[i]!;
       segment.offsets.push(before + start);
-      start = buffer.indexOf(0x0a, start) + 1;
+      const end = buffer.indexOf(0x0a, start);
+      freshResults[i]!.record = buffer.subarray(start, end);
+      start = end + 1;
       // Server-made ids are found through the seq they carry; only producers' ids are indexed.
       if (batchIds.has(event.id)) index.ids.set(event.id, event.seq);
       applyEventToRun(state.run, event, time);
