@@ -395,6 +395,97 @@ test('agent-ops exec', async (t) => {
   );
 
   await t.test(
+    'SIGTERM to exec: the group gets SIGTERM, then SIGKILL after --grace; stopped, exit 143',
+    async () => {
+      const runId = nextId();
+      const exec = spawnCli(
+        execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'grandchild', 'tick', '50']),
+      );
+      t.after(() => exec.proc.kill('SIGKILL'));
+      await exec.waitFor((stdout) => /^grandchild \d+$/m.test(stdout), 'the grandchild pid');
+      const pid = pidIn(exec.stdout());
+      const grandchild = pidIn(exec.stdout(), 'grandchild');
+      assert.equal(procStat(grandchild)?.pgid, pid, 'the grandchild is in the group');
+      exec.proc.kill('SIGTERM');
+      const result = await exec.exited;
+      assert.equal(result.code, 143, result.stderr);
+      assert.match(result.stderr, /SIGTERM: stopping/);
+      assert.deepEqual(liveGroupMembers(pid), [], 'no process of the group is left');
+      const run = await storedRun(url, runId);
+      assert.equal(run.status, 'stopped');
+      const [exit, stopped] = (await storedEvents(url, runId)).slice(-2);
+      assert.equal(exit.type, 'agent.exit');
+      assert.equal(exit.payload.signal, 'SIGKILL', 'it ignored SIGTERM, so SIGKILL ended it');
+      assert.equal(stopped.type, 'run.stopped');
+      assert.equal(stopped.payload.reason, 'SIGTERM');
+      assert.equal(stopped.payload.forced, true);
+    },
+  );
+
+  await t.test(
+    'SIGHUP to exec: the group gets SIGTERM; stopped with reason SIGHUP, exit 129',
+    async () => {
+      const runId = nextId();
+      const exec = spawnCli(execArgs(runId, ['--grace', '5'], ['pid', 'tick', '50']));
+      t.after(() => exec.proc.kill('SIGKILL'));
+      await exec.waitFor((stdout) => /^tick \d+$/m.test(stdout), 'the child to tick');
+      const pid = pidIn(exec.stdout());
+      exec.proc.kill('SIGHUP');
+      const result = await exec.exited;
+      assert.equal(result.code, 129, result.stderr);
+      assert.deepEqual(liveGroupMembers(pid), [], 'no process of the group is left');
+      const run = await storedRun(url, runId);
+      assert.equal(run.status, 'stopped');
+      const [exit, stopped] = (await storedEvents(url, runId)).slice(-2);
+      assert.equal(exit.payload.signal, 'SIGTERM', 'SIGTERM was enough');
+      assert.equal(stopped.type, 'run.stopped');
+      assert.equal(stopped.payload.reason, 'SIGHUP');
+      assert.equal(stopped.payload.forced, undefined);
+    },
+  );
+
+  await t.test(
+    'the server lost mid-run: the output still passes through, then exit 3 naming the server',
+    async () => {
+      const lost = await startServer();
+      t.after(() => lost.stop());
+      const runId = nextId();
+      const total = 40;
+      const exec = spawnCli([
+        'exec',
+        '--server',
+        lost.url,
+        '--retry-for',
+        '1',
+        '--id',
+        runId,
+        '--',
+        process.execPath,
+        CHILD,
+        'ticks',
+        String(total),
+        '50',
+        'exit',
+        '0',
+      ]);
+      t.after(() => exec.proc.kill('SIGKILL'));
+      await exec.waitFor((stdout) => /^tick 1$/m.test(stdout), 'the first tick');
+      await lost.kill();
+      const result = await exec.exited;
+      assert.equal(result.code, 3, result.stderr);
+      assert.equal(
+        result.stdout,
+        Array.from({ length: total }, (_, i) => `tick ${i + 1}\n`).join(''),
+        'every line is passed through',
+      );
+      assert.ok(
+        result.stderr.includes(`cannot reach the server at ${lost.url}`),
+        `names the server: ${result.stderr}`,
+      );
+    },
+  );
+
+  await t.test(
     'secrets are redacted before sending unless --no-redact; the terminal sees them',
     async () => {
       const secrets = [

@@ -88,7 +88,7 @@ export const execCommand: Command = {
     'Pause sends SIGSTOP to the group, resume SIGCONT;',
     "stop and Ctrl-C send SIGTERM, then SIGKILL after --grace. Exit code: the command's own",
     '(128 + n when signal n killed it), or 3 server unreachable, 4 stopped from the dashboard',
-    'or API, 130 / 143 on our SIGINT / SIGTERM.',
+    'or API, 130 / 143 / 129 on our SIGINT / SIGTERM / SIGHUP.',
   ],
 
   async run(args) {
