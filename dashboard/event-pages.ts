@@ -1,6 +1,8 @@
 // Every event of a run, addressed by seq (row i is seq firstSeq + i), held as pages of
 // EVENT_PAGE_SIZE. Only the pages in use are kept: the least recently used go past MAX_PAGES, and
-// are fetched again (?after=) when the reader scrolls back to them.
+// are fetched again (?after=) when the reader scrolls back to them. Retention drops a run's oldest
+// events as whole segments, so a page that comes back short at its start means every seq below the
+// first one returned is gone: firstSeq moves up and the owner is told (onTruncated).
 import type { AgentEvent } from '../shared/types.ts';
 import { apiJson, runPath } from './api-client.ts';
 import type { TimelineSource } from './timeline-source.ts';
@@ -20,14 +22,35 @@ export class EventPages implements TimelineSource {
   #runId: string;
   #pages = new Map<number, Page>();
   #onLoaded: () => void;
+  #onTruncated: (firstSeq: number) => void;
   #clock = 0;
-  firstSeq = 1;
+  firstSeq: number;
   lastSeq: number;
 
-  constructor(runId: string, lastSeq: number, onLoaded: () => void) {
+  constructor(
+    runId: string,
+    firstSeq: number,
+    lastSeq: number,
+    onLoaded: () => void,
+    /** A page showed that the events below `firstSeq` were removed by retention. */
+    onTruncated: (firstSeq: number) => void,
+  ) {
     this.#runId = runId;
+    this.firstSeq = Math.max(1, firstSeq);
     this.lastSeq = lastSeq;
     this.#onLoaded = onLoaded;
+    this.#onTruncated = onTruncated;
+  }
+
+  /** The log now starts at `firstSeq`; returns how many rows that removed from the top. */
+  truncate(firstSeq: number): number {
+    if (firstSeq <= this.firstSeq) return 0;
+    const before = this.count;
+    this.firstSeq = firstSeq;
+    for (const pageNo of this.#pages.keys()) {
+      if ((pageNo + 1) * EVENT_PAGE_SIZE < firstSeq) this.#pages.delete(pageNo);
+    }
+    return before - this.count;
   }
 
   get count(): number {
@@ -110,6 +133,10 @@ export class EventPages implements TimelineSource {
         if (offset >= 0 && offset < EVENT_PAGE_SIZE) page.events[offset] = event;
       }
       page.fetchedThrough = Math.max(page.fetchedThrough, through);
+      // Seqs up to `through` were written before we asked, so any the server no longer has at the
+      // start of the answer were removed by retention, and so was everything older.
+      const kept = events[0]?.seq ?? through + 1;
+      if (kept > start && kept > this.firstSeq) this.#onTruncated(kept);
       this.#evict();
       this.#onLoaded();
     } catch {

@@ -106,16 +106,22 @@ document.addEventListener('keydown', (event) => {
 });
 
 window.addEventListener('hashchange', () => void route());
+// While the tab is hidden nothing is drawn: the streams keep feeding the data, but the timeline's
+// frames, the panels' redraws, the runs list's renders and this tick all wait. Shown again, every
+// part draws what arrived at once and a stream waiting to reconnect retries now.
+function tick(): void {
+  const now = Date.now();
+  runsList.tick(now);
+  view?.tick(now);
+}
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;
   runsList.catchUp();
   view?.catchUp();
+  tick();
 });
 setInterval(() => {
-  if (document.hidden) return;
-  const now = Date.now();
-  runsList.tick(now);
-  view?.tick(now);
+  if (!document.hidden) tick();
 }, TICK_MS);
 
 void route();

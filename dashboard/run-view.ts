@@ -122,6 +122,13 @@ export class RunView {
       path: runPath(run.id, '/stream'),
       lastEventId: () => this.#received,
       onMessage: (message) => {
+        if (message.event === 'truncated') {
+          // Retention removed events we had not received: the stream goes on from firstSeq.
+          const { firstSeq } = JSON.parse(message.data) as { firstSeq: number };
+          this.#received = Math.max(this.#received, firstSeq - 1);
+          this.timeline.truncate(firstSeq);
+          return;
+        }
         if (message.event !== 'message') return;
         const event = JSON.parse(message.data) as AgentEvent;
         // The stream resumes after the last seq we hold, so anything at or below it is a repeat.
@@ -180,8 +187,9 @@ export class RunView {
     if (this.#tab === 'tools' && this.#waterfall.hasRunning) this.#waterfall.render(now);
   }
 
-  /** The tab became visible again: redraw what was skipped and reconnect at once if waiting. */
+  /** The tab became visible again: draw the timeline and panels skipped while hidden and reconnect at once if waiting. */
   catchUp(): void {
+    this.timeline.catchUp();
     this.#redraw();
     this.#stream.retryNow();
   }

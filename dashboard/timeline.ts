@@ -1,6 +1,7 @@
 // The run's events as a live, virtualised log: filter chips and search (answered by the server),
 // follow-the-end with "N new ↓" when the reader scrolls up, and a pause that holds the view while
-// buffering what arrives.
+// buffering what arrives. When retention has removed a run's oldest events the list starts at the
+// first one kept, under a notice saying how many went.
 import { LEVELS } from '../shared/constants.ts';
 import type { AgentEvent, Level } from '../shared/types.ts';
 import { element } from './element.ts';
@@ -39,6 +40,9 @@ export class Timeline {
   #newButton: HTMLButtonElement;
   #pauseButton: HTMLButtonElement;
   #note: HTMLElement;
+  #retentionNotice: HTMLElement;
+  /** The run's first seq the server still holds (above 1 once retention removed events). */
+  #firstSeq = 1;
   #newCount = 0;
   #paused = false;
   #buffer: AgentEvent[] = [];
@@ -105,6 +109,11 @@ export class Timeline {
     });
     this.#newButton.addEventListener('click', () => this.scrollToEnd());
     this.#note = element('div', { class: 'timeline-note', role: 'status' });
+    this.#retentionNotice = element('div', {
+      class: 'retention-notice',
+      role: 'status',
+      hidden: true,
+    });
 
     this.element = element(
       'section',
@@ -116,7 +125,14 @@ export class Timeline {
         levels,
         element('div', { class: 'timeline-search' }, this.search, this.#pauseButton),
       ),
-      element('div', { class: 'timeline-body' }, this.#viewport, this.#note, this.#newButton),
+      element(
+        'div',
+        { class: 'timeline-body' },
+        this.#retentionNotice,
+        this.#viewport,
+        this.#note,
+        this.#newButton,
+      ),
     );
 
     this.#list = new VirtualList({
@@ -196,9 +212,13 @@ export class Timeline {
       );
       this.#source = source;
     } else {
-      this.#source = new EventPages(this.#options.runId, this.#shownLastSeq(), () => {
-        this.#list.invalidate();
-      });
+      this.#source = new EventPages(
+        this.#options.runId,
+        this.#firstSeq,
+        this.#shownLastSeq(),
+        () => this.#list.invalidate(),
+        (firstSeq) => this.truncate(firstSeq),
+      );
     }
     this.#setNewCount(0);
     this.#list.follow = true;
@@ -219,10 +239,39 @@ export class Timeline {
           this.#source.settled && !this.#source.loading
             ? 'No events match this filter.'
             : 'Searching…';
-      } else text = 'No events yet. They appear here as the run sends them.';
+      } else if (this.#firstSeq <= 1)
+        text = 'No events yet. They appear here as the run sends them.';
     }
     this.#note.textContent = text;
     this.#note.hidden = text === '';
+  }
+
+  /**
+   * Retention removed every event below `firstSeq` (the stream said so, or a page came back short):
+   * drop their rows and say how many went.
+   */
+  truncate(firstSeq: number): void {
+    if (firstSeq <= this.#firstSeq) return;
+    this.#firstSeq = firstSeq;
+    const removed = this.#source instanceof EventPages ? this.#source.truncate(firstSeq) : 0;
+    if (this.#selectedSeq !== undefined && this.#selectedSeq < firstSeq) {
+      this.#selectedSeq = undefined;
+      this.#options.onSelect(undefined);
+    }
+    this.#list.setCount(this.#source.count);
+    if (removed > 0 && !this.#list.follow) this.#list.shiftBy(-removed);
+    else this.#list.invalidate();
+    const gone = firstSeq - 1;
+    this.#retentionNotice.textContent = `${gone.toLocaleString('en-US')} earlier ${
+      gone === 1 ? 'event was' : 'events were'
+    } removed by retention`;
+    this.#retentionNotice.hidden = false;
+    this.#updateNote();
+  }
+
+  /** The tab is visible again: draw what arrived while it was hidden. */
+  catchUp(): void {
+    this.#list.invalidate();
   }
 
   /** An event from the run's stream, in seq order. */

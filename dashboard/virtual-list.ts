@@ -59,8 +59,9 @@ export class VirtualList {
     this.schedule();
   }
 
+  /** Draws on the next frame; nothing while the tab is hidden (the owner's catchUp() redraws). */
   schedule(): void {
-    if (this.#frame) return;
+    if (this.#frame || document.hidden) return;
     this.#frame = requestAnimationFrame(() => {
       this.#frame = 0;
       this.render();
