@@ -18,7 +18,7 @@ const CARRIAGE_RETURN = 0x0d;
 /** The largest cut at or before `at` that does not split a UTF-8 character. */
 function utf8Boundary(bytes: Buffer, at: number): number {
   let cut = at;
-  // Back off over continuation bytes (10xxxxxx) to the start of the character.
+  // Back off over UTF-8 continuation bytes (top bits 10) to the start of the character.
   while (cut > at - 4 && cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
   return cut === 0 || at - cut >= 4 ? at : cut;
 }
