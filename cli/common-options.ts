@@ -20,6 +20,14 @@ export const JSON_OPTION: OptionSpec = {
   description: 'Print one JSON document on stdout; human text goes to stderr',
 };
 
+export const METADATA_OPTION: OptionSpec = {
+  name: 'metadata',
+  flags: ['--metadata'],
+  type: 'string',
+  valueName: 'json',
+  description: 'Run metadata, a JSON object',
+};
+
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'server',

@@ -5,7 +5,13 @@ import { quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import {
+  CONNECTION_OPTIONS,
+  HELP_OPTION,
+  JSON_OPTION,
+  METADATA_OPTION,
+  connectionFrom,
+} from '../common-options.ts';
 import { createClient } from '../create-client.ts';
 import { commandLine } from '../command-line.ts';
 import { execRun } from '../exec-run.ts';
@@ -61,13 +67,7 @@ export const execCommand: Command = {
       type: 'boolean',
       description: 'Send output as it is, secrets included (see Notes)',
     },
-    {
-      name: 'metadata',
-      flags: ['--metadata'],
-      type: 'string',
-      valueName: 'json',
-      description: 'Run metadata, a JSON object',
-    },
+    METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
     HELP_OPTION,

@@ -7,7 +7,13 @@ import { quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
+import {
+  CONNECTION_OPTIONS,
+  HELP_OPTION,
+  JSON_OPTION,
+  METADATA_OPTION,
+  connectionFrom,
+} from '../common-options.ts';
 import { createClient } from '../create-client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { refused } from '../event-sender.ts';
@@ -36,13 +42,7 @@ export const startCommand: Command = {
       valueName: 'runId',
       description: 'Run id (default run-<epoch ms>-<random>)',
     },
-    {
-      name: 'metadata',
-      flags: ['--metadata'],
-      type: 'string',
-      valueName: 'json',
-      description: 'Run metadata, a JSON object',
-    },
+    METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
     HELP_OPTION,
