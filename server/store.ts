@@ -28,6 +28,7 @@ import type {
 } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
 import { eventRecord } from './event-record.ts';
+import { queryEvents, type EventQuery } from './query-events.ts';
 import { serverEventId, seqOfServerEventId } from './server-event-id.ts';
 import {
   extractId,
@@ -50,8 +51,6 @@ export const CHECKPOINT_MS = 1000;
 export const RETENTION_CHECK_MS = 1000;
 /** The run index is compacted once it holds this many records more than 4 per run. */
 const COMPACT_SLACK_RECORDS = 10_000;
-/** Filtered reads scan this many records at a time. */
-const SCAN_BATCH = 1000;
 
 export interface StoreOptions {
   fsync: FsyncMode;
@@ -74,15 +73,6 @@ export interface StoreHooks {
  */
 export type AppendResult =
   { status: 200 | 201; event: AgentEvent; record?: Buffer } | { status: number; error: string };
-
-export interface EventQuery {
-  after?: number;
-  before?: number;
-  limit: number;
-  types?: string[];
-  levels?: string[];
-  q?: string;
-}
 
 interface PendingAppend {
   inputs: Array<EventInput | HttpError>;
@@ -422,52 +412,7 @@ export class Store {
 
   readEvents(runId: string, query: EventQuery): AgentEvent[] {
     const state = this.#state(runId);
-    const { firstSeq } = state;
-    const { lastSeq } = state.run;
-    const filtered =
-      query.types !== undefined || query.levels !== undefined || query.q !== undefined;
-    if (!filtered) {
-      let from: number;
-      let to: number;
-      if (query.before !== undefined) {
-        to = Math.min(query.before - 1, lastSeq);
-        from = Math.max(firstSeq, to - query.limit + 1);
-      } else {
-        from = Math.max(firstSeq, (query.after ?? 0) + 1);
-        to = Math.min(lastSeq, from + query.limit - 1);
-      }
-      if (to < from) return [];
-      return readRecordLines(this.#index(state), from, to - from + 1).map(
-        (line) => JSON.parse(line) as AgentEvent,
-      );
-    }
-    const match = eventMatcher(query);
-    const found: AgentEvent[] = [];
-    const index = this.#index(state);
-    if (query.before !== undefined) {
-      let to = Math.min(query.before - 1, lastSeq);
-      while (to >= firstSeq && found.length < query.limit) {
-        const from = Math.max(firstSeq, to - SCAN_BATCH + 1);
-        const lines = readRecordLines(index, from, to - from + 1);
-        for (let i = lines.length - 1; i >= 0 && found.length < query.limit; i--) {
-          const event = match(lines[i]!);
-          if (event) found.push(event);
-        }
-        to = from - 1;
-      }
-      return found.reverse();
-    }
-    let from = Math.max(firstSeq, (query.after ?? 0) + 1);
-    while (from <= lastSeq && found.length < query.limit) {
-      const lines = readRecordLines(index, from, Math.min(SCAN_BATCH, lastSeq - from + 1));
-      for (const line of lines) {
-        const event = match(line);
-        if (event) found.push(event);
-        if (found.length === query.limit) break;
-      }
-      from += SCAN_BATCH;
-    }
-    return found;
+    return queryEvents(this.#index(state), state.firstSeq, state.run.lastSeq, query);
   }
 
   /** The run's segment files and how much of each is whole records now; for NDJSON export. */
@@ -643,23 +588,5 @@ function toRecord(
     active: state.active,
     covered: state.activeBytes,
     bytes: state.bytes,
-  };
-}
-
-function eventMatcher(query: EventQuery): (line: string) => AgentEvent | undefined {
-  const q = query.q?.toLowerCase();
-  return (line) => {
-    if (q !== undefined && !line.toLowerCase().includes(q)) return undefined;
-    const event = JSON.parse(line) as AgentEvent;
-    if (query.levels && !query.levels.includes(event.level)) return undefined;
-    if (
-      query.types &&
-      !query.types.some((t) =>
-        t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : event.type === t,
-      )
-    ) {
-      return undefined;
-    }
-    return event;
   };
 }
