@@ -188,7 +188,14 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
         await marker(page, 'producer attached');
         if (colorScheme === 'light') {
           await button(page, 'Pause').click();
-          assert.equal((await storedRun(server.url, 'ctl-waiting')).control?.pending, 'pause');
+          // The click only sends the request; wait for the server to record it as pending.
+          await waitUntil(
+            async () =>
+              (await storedRun(server.url, 'ctl-waiting')).control?.pending === 'pause'
+                ? true
+                : undefined,
+            'the pause request to be pending on the server',
+          );
         }
         await page
           .locator('.control-note', { hasText: 'Pausing… waiting for the producer' })
