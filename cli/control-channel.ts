@@ -3,7 +3,7 @@
 // handlers, then confirmed with run.paused / run.resumed (run.stopped is posted by the producer
 // once the work has really ended). A dropped channel resumes with Last-Event-ID, so a request is
 // never carried out twice.
-import type { ControlAction } from '../shared/types.ts';
+import type { ControlAction, EventInput, JsonObject } from '../shared/types.ts';
 import { isObject } from '../shared/validate.ts';
 import { CliError } from './cli-error.ts';
 import type { EventSender } from './event-sender.ts';
@@ -31,6 +31,20 @@ export interface ControlChannelOptions {
   handlers: ControlHandlers;
   /** Told when the channel is given up on (the run goes on without control). */
   onLost?(error: CliError): void;
+}
+
+/** The producer's confirmation of a stop request, with whatever else the producer knows. */
+export function stoppedOnRequest(reason: string | undefined, details: JsonObject): EventInput {
+  return {
+    type: 'run.stopped',
+    level: 'warn',
+    payload: {
+      message: `Stopped on request${reason === undefined ? '' : `: ${reason}`}`,
+      ...(reason === undefined ? {} : { reason }),
+      by: 'producer',
+      ...details,
+    },
+  };
 }
 
 /** A control message's data, or undefined when it is not one this CLI understands. */

@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import type { EventInput } from '../shared/types.ts';
 import type { ClaudeOutcome } from './claude-stream.ts';
+import { stoppedOnRequest } from './control-channel.ts';
 import { EXIT } from './exit-codes.ts';
 import { OWN_SIGNALS, type StopCause } from './own-signals.ts';
 import type { GroupExit } from './process-group.ts';
@@ -86,16 +87,7 @@ export function execOutcome(input: ExecOutcomeInput): ExecResult {
       const { reason } = stopCause;
       result.exitCode = EXIT.stopped;
       result.stopReason = reason ?? 'stop requested';
-      post({
-        type: 'run.stopped',
-        level: 'warn',
-        payload: {
-          message: `Stopped on request${reason === undefined ? '' : `: ${reason}`}`,
-          ...(reason === undefined ? {} : { reason }),
-          by: 'producer',
-          ...how,
-        },
-      });
+      post(stoppedOnRequest(reason, how));
     } else {
       result.exitCode = OWN_SIGNALS[stopCause.name];
       result.stopReason = stopCause.name;

@@ -4,7 +4,7 @@
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
-import { ControlChannel } from './control-channel.ts';
+import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
 import type { HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
@@ -152,16 +152,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
     } else {
       const reason = control.stopRequest?.reason;
       stopReason = reason ?? 'stop requested';
-      sender.emit({
-        type: 'run.stopped',
-        level: 'warn',
-        payload: {
-          message: `Stopped on request${reason === undefined ? '' : `: ${reason}`}`,
-          ...(reason === undefined ? {} : { reason }),
-          by: 'producer',
-          step: stepsDone,
-        },
-      });
+      sender.emit(stoppedOnRequest(reason, { step: stepsDone }));
     }
   } else if (status === 'completed') {
     sender.emit({

@@ -16,17 +16,7 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  sendJsonText(res, status, JSON.stringify(body), headers);
-}
-
-/** For bodies already serialized (stored records are kept as JSON text). */
-export function sendJsonText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
-  sendJsonBytes(res, status, Buffer.from(text), headers);
+  sendJsonBytes(res, status, Buffer.from(JSON.stringify(body)), headers);
 }
 
 /** For bodies already encoded: stored records are answered with the bytes that were written. */

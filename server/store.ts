@@ -308,10 +308,10 @@ export class Store {
       status: input.status,
       error: input.message,
     });
-    const anyValid = requests.some((inputs) =>
-      inputs.some((input) => !(input instanceof HttpError)),
-    );
-    if (!this.#runs.has(runId) && !anyValid) {
+    // An unknown run is created only by a request that brings at least one valid event.
+    const anyValid = () =>
+      requests.some((inputs) => inputs.some((input) => !(input instanceof HttpError)));
+    if (!this.#runs.has(runId) && !anyValid()) {
       return requests.map((inputs) => inputs.map((input) => refusal(input as HttpError)));
     }
     const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;

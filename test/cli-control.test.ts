@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { runCli, spawnCli, storedEvents, storedRun, waitUntil } from './helpers/cli.ts';
-import { startServer } from './helpers/server.ts';
+import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { waitFor } from './helpers/wait.ts';
+import { serverFor } from './helpers/server.ts';
 
 test('run control (CLI)', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const { url } = server;
   const connection = ['--server', url];
   let counter = 0;
@@ -19,17 +19,16 @@ test('run control (CLI)', async (t) => {
     const runId = `ctl-runner-${++counter}`;
     const runner = spawnCli([...connection, '--id', runId, '--steps', '200', '--interval', '50']);
     t.after(() => runner.proc.kill('SIGKILL'));
-    await waitUntil(async () => {
+    await waitFor('the runner to attach to its control channel', async () => {
       const res = await api(url, `/api/runs/${runId}`);
       return res.body?.control?.producerAttached === true ? true : undefined;
-    }, 'the runner to attach to its control channel');
+    });
     return { runId, runner };
   };
   const statusOf = async (runId: string) => (await storedRun(url, runId)).status as string;
   const waitForStatus = (runId: string, status: string) =>
-    waitUntil(
-      async () => ((await statusOf(runId)) === status ? true : undefined),
-      `run ${runId} to be ${status}`,
+    waitFor(`run ${runId} to be ${status}`, async () =>
+      (await statusOf(runId)) === status ? true : undefined,
     );
 
   await t.test('pause, resume and stop from the API reach a running runner', async () => {
@@ -48,9 +47,8 @@ test('run control (CLI)', async (t) => {
 
     await api(url, `/api/runs/${runId}/resume`, { method: 'POST' });
     await waitForStatus(runId, 'running');
-    await waitUntil(
-      async () => ((await storedRun(url, runId)).lastSeq > lastSeq + 2 ? true : undefined),
-      'steps to go on after resume',
+    await waitFor('steps to go on after resume', async () =>
+      (await storedRun(url, runId)).lastSeq > lastSeq + 2 ? true : undefined,
     );
 
     await api(url, `/api/runs/${runId}/stop`, { method: 'POST', body: { reason: 'enough' } });

@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { cliEnv, runCli, spawnCli, storedEvents, storedRun, waitUntil } from './helpers/cli.ts';
-import { CLI, startServer } from './helpers/server.ts';
+import { cliEnv, runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { waitFor } from './helpers/wait.ts';
+import { CLI, serverFor, startServer } from './helpers/server.ts';
 
 type Answer = 'forward' | '503' | 'forward-then-503';
 
@@ -81,8 +82,7 @@ function assertDeliveredOnce(events: any[], steps: number): void {
 }
 
 test('agent-ops delivery', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
 
   await t.test(
     'a server answering 503 twice, then recovering, ends with every event stored once',
@@ -156,11 +156,11 @@ test('agent-ops delivery', async (t) => {
         '--id',
         'restarted',
       ]);
-      await waitUntil(async () => {
+      await waitFor('the run to be under way', async () => {
         const response = await fetch(`${current.url}/api/runs/restarted`);
         const run = response.status === 200 ? ((await response.json()) as any) : undefined;
         return run?.eventCount >= 5 ? run : undefined;
-      }, 'the run to be under way');
+      });
       await current.kill();
       await cli.waitFor(
         (_, stderr) => stderr.includes('retrying'),

@@ -5,8 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { runCli, spawnCli, storedEvents, storedRun, waitUntil } from './helpers/cli.ts';
-import { startServer } from './helpers/server.ts';
+import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { waitFor } from './helpers/wait.ts';
+import { serverFor } from './helpers/server.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/exec-child.mjs', import.meta.url));
 const CLAUDE_STREAM = fileURLToPath(new URL('./fixtures/claude-stream.jsonl', import.meta.url));
@@ -46,8 +47,7 @@ const outputEvents = (events: any[], stream = 'stdout') =>
   events.filter((event) => event.type === `agent.${stream}`);
 
 test('agent-ops exec', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const { url } = server;
   let counter = 0;
   const nextId = () => `exec-${++counter}`;
@@ -65,9 +65,8 @@ test('agent-ops exec', async (t) => {
     ...actions,
   ];
   const waitForStatus = (runId: string, status: string) =>
-    waitUntil(
-      async () => ((await storedRun(url, runId)).status === status ? true : undefined),
-      `run ${runId} to be ${status}`,
+    waitFor(`run ${runId} to be ${status}`, async () =>
+      (await storedRun(url, runId)).status === status ? true : undefined,
     );
   const pidIn = (text: string, word = 'pid') =>
     Number(new RegExp(`^${word} (\\d+)$`, 'm').exec(text)?.[1]);
@@ -307,19 +306,18 @@ test('agent-ops exec', async (t) => {
     await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
     const pid = pidIn(exec.stdout());
     assert.equal(procStat(pid)?.pgid, pid, 'the child leads its own process group');
-    await waitUntil(
-      async () => ((await storedRun(url, runId)).control?.producerAttached ? true : undefined),
-      'exec to attach to its control channel',
+    await waitFor('exec to attach to its control channel', async () =>
+      (await storedRun(url, runId)).control?.producerAttached ? true : undefined,
     );
 
     await api(url, `/api/runs/${runId}/pause`, { method: 'POST' });
     await waitForStatus(runId, 'paused');
     // The kernel stops the process once it is scheduled: look until it shows.
-    await waitUntil(async () => (procStat(pid)?.state === 'T' ? true : undefined), 'state T');
+    await waitFor('state T', async () => (procStat(pid)?.state === 'T' ? true : undefined));
 
     await api(url, `/api/runs/${runId}/resume`, { method: 'POST' });
     await waitForStatus(runId, 'running');
-    await waitUntil(async () => (procStat(pid)?.state !== 'T' ? true : undefined), 'not T');
+    await waitFor('not T', async () => (procStat(pid)?.state !== 'T' ? true : undefined));
     const ticks = (exec.stdout().match(/^tick/gm) ?? []).length;
     await exec.waitFor(
       (stdout) => (stdout.match(/^tick/gm) ?? []).length > ticks,
@@ -354,13 +352,12 @@ test('agent-ops exec', async (t) => {
       t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
       const pid = pidIn(exec.stdout());
-      await waitUntil(
-        async () => ((await storedRun(url, runId)).control?.producerAttached ? true : undefined),
-        'exec to attach',
+      await waitFor('exec to attach', async () =>
+        (await storedRun(url, runId)).control?.producerAttached ? true : undefined,
       );
       // Paused first: the stop must wake it (SIGCONT) as well as end it.
       await api(url, `/api/runs/${runId}/pause`, { method: 'POST' });
-      await waitUntil(async () => (procStat(pid)?.state === 'T' ? true : undefined), 'state T');
+      await waitFor('state T', async () => (procStat(pid)?.state === 'T' ? true : undefined));
       await api(url, `/api/runs/${runId}/stop`, { method: 'POST' });
       const result = await exec.exited;
       assert.equal(result.code, 4, result.stderr);
@@ -447,8 +444,7 @@ test('agent-ops exec', async (t) => {
   await t.test(
     'the server lost mid-run: the output still passes through, then exit 3 naming the server',
     async () => {
-      const lost = await startServer();
-      t.after(() => lost.stop());
+      const lost = await serverFor(t);
       const runId = nextId();
       const total = 40;
       const exec = spawnCli([

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
-import { startServer, tempDir } from './helpers/server.ts';
+import { serverFor, startServer, tempDir } from './helpers/server.ts';
 
 interface RecordedRequest {
   method: string;
@@ -284,8 +284,7 @@ test('agent-ops (the runner)', async (t) => {
   }
 
   await t.test('with a key on the server', async (t) => {
-    const server = await startServer({ env: { AGENTOPS_API_KEY: 'k123' } });
-    t.after(() => server.stop());
+    const server = await serverFor(t, { env: { AGENTOPS_API_KEY: 'k123' } });
     const base = ['--server', server.url, '--steps', '3', '--interval', '0'];
 
     await t.test('sends --apiKey (or AGENTOPS_API_KEY) as x-api-key', async () => {

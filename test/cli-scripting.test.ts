@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliEnv, runCli, storedEvents, storedRun, type CliResult } from './helpers/cli.ts';
-import { CLI, startServer, tempDir } from './helpers/server.ts';
+import { CLI, serverFor, tempDir } from './helpers/server.ts';
 
 function bash(script: string, env: Record<string, string>): Promise<CliResult> {
   const proc = spawn('bash', ['-euo', 'pipefail', '-c', script], {
@@ -25,8 +25,7 @@ function bash(script: string, env: Record<string, string>): Promise<CliResult> {
 }
 
 test('agent-ops start / emit / finish / ls', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const env = { AGENTOPS_SERVER: server.url };
 
   await t.test('a shell script creates a run, reports its steps and finishes it', async () => {
@@ -179,8 +178,7 @@ test('agent-ops start / emit / finish / ls', async (t) => {
   });
 
   await t.test('a wrong key exits 3 for every command', async () => {
-    const keyed = await startServer({ env: { AGENTOPS_API_KEY: 'right' } });
-    t.after(() => keyed.stop());
+    const keyed = await serverFor(t, { env: { AGENTOPS_API_KEY: 'right' } });
     const wrong = { AGENTOPS_SERVER: keyed.url, AGENTOPS_API_KEY: 'wrong' };
     for (const args of [['start'], ['emit', 'r1', 'x'], ['finish', 'r1'], ['ls'], ['tail', 'r1']]) {
       const result = await runCli(args, wrong);

@@ -2,13 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli, spawnCli } from './helpers/cli.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor, startServer } from './helpers/server.ts';
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
 
 test('agent-ops tail', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const env = { AGENTOPS_SERVER: server.url };
   const emit = async (runId: string, type: string, payload: object = {}): Promise<void> => {
     const result = await runCli(['emit', runId, type, '--payload', JSON.stringify(payload)], env);

@@ -42,6 +42,21 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
       '--id must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got "no spaces"',
   },
   {
+    args: ['--title', 't'.repeat(501)],
+    message: '--title must be at most 500 characters; got 501',
+  },
+  {
+    args: ['start', '--id', 'bad id!'],
+    message:
+      '--id must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got "bad id!"',
+    help: 'start',
+  },
+  {
+    args: ['exec', '--title', 't'.repeat(501), '--', 'true'],
+    message: '--title must be at most 500 characters; got 501',
+    help: 'exec',
+  },
+  {
     args: ['--id', 'one', '--runs', '2'],
     message: '--id names one run and cannot be used with --runs 2',
   },

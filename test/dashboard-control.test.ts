@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { launchBrowser } from './helpers/browser.ts';
-import { spawnCli, storedEvents, storedRun, waitUntil } from './helpers/cli.ts';
+import { spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { waitFor } from './helpers/wait.ts';
 import { api } from './helpers/http.ts';
 import { startServer } from './helpers/server.ts';
 
@@ -86,10 +87,10 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
       '--quiet',
     ]);
     t.after(() => runner.proc.kill('SIGKILL'));
-    await waitUntil(async () => {
+    await waitFor('the runner to hold the control channel', async () => {
       const res = await api<Run>(server.url, '/api/runs/ctl-cli');
       return res.status === 200 && res.body.control?.producerAttached ? true : undefined;
-    }, 'the runner to hold the control channel');
+    });
     const page = await openRun('ctl-cli');
 
     await t.test('marks the producer attached; only Pause and Stop are enabled', async () => {
@@ -139,10 +140,8 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
     await t.test('Resume: running again and events flow', async () => {
       await button(page, 'Resume').click();
       await badge(page, 'running');
-      await waitUntil(
-        async () =>
-          (await storedRun(server.url, 'ctl-cli')).lastSeq > pausedAt + 3 ? true : undefined,
-        'the runner to send steps again',
+      await waitFor('the runner to send steps again', async () =>
+        (await storedRun(server.url, 'ctl-cli')).lastSeq > pausedAt + 3 ? true : undefined,
       );
       assert.equal((await eventsOf('ctl-cli', 'run.resumed'))[0]?.payload.by, 'producer');
       assert.deepEqual(await enabledControls(page), ['Pause', 'Stop']);
@@ -189,12 +188,10 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
         if (colorScheme === 'light') {
           await button(page, 'Pause').click();
           // The click only sends the request; wait for the server to record it as pending.
-          await waitUntil(
-            async () =>
-              (await storedRun(server.url, 'ctl-waiting')).control?.pending === 'pause'
-                ? true
-                : undefined,
-            'the pause request to be pending on the server',
+          await waitFor('the pause request to be pending on the server', async () =>
+            (await storedRun(server.url, 'ctl-waiting')).control?.pending === 'pause'
+              ? true
+              : undefined,
           );
         }
         await page
@@ -234,6 +231,10 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
     await marker(page, 'no producer (server applies controls)');
     await button(page, 'Pause').click();
     await badge(page, 'paused');
+    // The live feed can bring the new status before the POST's own answer settles the request.
+    await page
+      .locator('.run-controls .control-note:empty')
+      .waitFor({ state: 'attached', timeout: WAIT_MS });
     assert.equal(await note(page).innerText(), '');
     assert.equal((await eventsOf('ctl-orphan', 'run.paused'))[0]?.payload.by, 'server');
     await button(page, 'Stop').click();

@@ -7,25 +7,9 @@ import type { EventInput, Health } from '../shared/types.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
 import { startServer } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 10_000;
-
-/** Polls `check` until it returns a truthy value; fails with `what` after WAIT_MS. */
-async function waitFor<T>(what: string, check: () => Promise<T> | T): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Checks `check` over `polls` polls, 50 ms apart; fails as soon as it does not hold. */
 async function holds(what: string, polls: number, check: () => Promise<boolean>): Promise<void> {

@@ -10,27 +10,11 @@ import type { EventInput, Run } from '../shared/types.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
 import { CLI, startServer, type ServerHandle } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 20_000;
 const ARTEFACTS = new URL('../test-results/', import.meta.url);
 const HOSTILE = '<img src=x onerror=alert(1)>';
-
-/** Polls `check` until it returns a truthy value; fails with `what` after WAIT_MS. */
-async function waitFor<T>(what: string, check: () => Promise<T> | T): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function runCli(args: string[]): Promise<number | null> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api } from './helpers/http.ts';
 import { schemaProblems } from './helpers/json-schema.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 const load = (name: string) =>
   JSON.parse(readFileSync(new URL(`../shared/schema/${name}`, import.meta.url), 'utf8'));
@@ -14,8 +14,7 @@ const load = (name: string) =>
 test('JSON Schemas', async (t) => {
   const runSchema = load('run.schema.json');
   const eventSchema = load('event.schema.json');
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const { url } = server;
 
   await t.test('every stored event and run of the failure fixture conforms', async () => {

@@ -1,11 +1,10 @@
 // Black-box specification of the API key: with AGENTOPS_API_KEY set, nothing under /api/* or
 // /health is readable or writable without it; CORS preflight and the static files need none.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 const KEY = 's3cret-key-for-tests';
 const RUN = 'guarded';
@@ -47,11 +46,7 @@ const refusals: { name: string; headers: Record<string, string> }[] = [
 ];
 
 test('API key', async (t) => {
-  const server = await startServer({ env: { AGENTOPS_API_KEY: KEY } });
-  t.after(async () => {
-    await server.stop();
-    rmSync(server.dataDir, { recursive: true, force: true });
-  });
+  const server = await serverFor(t, { env: { AGENTOPS_API_KEY: KEY } });
   const { url } = server;
   const withKey = { 'x-api-key': KEY };
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { MAX_BODY_BYTES } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api } from './helpers/http.ts';
-import { CLI, startServer, tempDir } from './helpers/server.ts';
+import { CLI, serverFor, tempDir } from './helpers/server.ts';
 
 interface RawResponse {
   status: number;
@@ -766,11 +766,7 @@ const cases: Case[] = [
 ];
 
 test('bad input', { timeout: 120_000 }, async (t) => {
-  const server = await startServer();
-  t.after(async () => {
-    await server.stop();
-    rmSync(server.dataDir, { recursive: true, force: true });
-  });
+  const server = await serverFor(t);
   const { url } = server;
 
   const created = await api(url, '/api/runs', { method: 'POST', body: { id: RUN } });

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 test('run control', async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
+  const server = await serverFor(t);
   const { url } = server;
   let counter = 0;
 
@@ -103,7 +103,10 @@ test('run control', async (t) => {
     const [stop] = await channel.take(1);
     assert.equal(JSON.parse(stop!.data).action, 'stop');
     channel.close();
-    await waitFor(async () => (await getRun(run.id)).control?.producerAttached === false);
+    await waitFor(
+      'the producer to be detached',
+      async () => (await getRun(run.id)).control?.producerAttached === false,
+    );
   });
 
   await t.test('a reconnecting producer gets a pending request unless it has seen it', async () => {
@@ -129,11 +132,3 @@ test('run control', async (t) => {
     assert.equal(JSON.parse(next!.data).action, 'resume', 'the pause it saw is not sent twice');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail('condition never became true');
-}

@@ -1,12 +1,11 @@
 // Black-box specification of POST and GET /api/runs/:id/events: seq, idempotency, batches,
 // cursors, filters and the NDJSON export.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, MAX_BATCH_EVENTS } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -18,11 +17,7 @@ interface BatchResult {
 }
 
 test('/api/runs/:id/events', async (t) => {
-  const server = await startServer();
-  t.after(async () => {
-    await server.stop();
-    rmSync(server.dataDir, { recursive: true, force: true });
-  });
+  const server = await serverFor(t);
   const { url } = server;
   let counter = 0;
   const newRun = async (): Promise<string> => {

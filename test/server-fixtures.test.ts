@@ -1,11 +1,11 @@
 // Drop-in compatibility: the original CLI's recorded requests replay unchanged against our server,
 // every stored event matches its request line, and all of them read back over SSE.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 interface RecordedRequest {
   method: string;
@@ -42,11 +42,7 @@ const fixtures: {
 test('replay of the original CLI traffic', async (t) => {
   for (const fixture of fixtures) {
     await t.test(`${fixture.file} replays line by line and is stored as sent`, async () => {
-      const server = await startServer({ env: fixture.env });
-      t.after(async () => {
-        await server.stop();
-        rmSync(server.dataDir, { recursive: true, force: true });
-      });
+      const server = await serverFor(t, { env: fixture.env });
       const lines = readFixture(fixture.file);
       assert.ok(lines.length > 10, 'the fixture has its lines');
       const headers = lines[0]!.headers;
@@ -128,11 +124,7 @@ test('replay of the original CLI traffic', async (t) => {
   }
 
   await t.test('the success fixture without its key is refused and stores nothing', async () => {
-    const server = await startServer({ env: { AGENTOPS_API_KEY: 'k123' } });
-    t.after(async () => {
-      await server.stop();
-      rmSync(server.dataDir, { recursive: true, force: true });
-    });
+    const server = await serverFor(t, { env: { AGENTOPS_API_KEY: 'k123' } });
     const [create] = readFixture('success.jsonl');
     const res = await api(server.url, create!.path, {
       method: create!.method,

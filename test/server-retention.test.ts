@@ -6,29 +6,21 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AgentEvent, Health, Run } from '../shared/types.ts';
 import { api, openSse } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail(`never happened: ${what}`);
-}
+import { serverFor, startServer } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const events = (n: number, prefix: string) =>
   Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i + 1}`, type: 'task.progress' }));
 
 test('retention and the run index', async (t) => {
   await t.test('retention drops the oldest runs’ segments until the store fits', async () => {
-    const server = await startServer({ args: ['--retention', '15'] });
-    t.after(() => server.stop());
+    const server = await serverFor(t, { args: ['--retention', '15'] });
     const { url } = server;
     assert.equal((await api(url, '/api/runs/old/events', { body: events(10, 'o') })).status, 201);
     assert.equal((await api(url, '/api/runs/new/events', { body: events(10, 'n') })).status, 201);
     await waitFor(
-      async () => (await api<Health>(url, '/health')).body.store.events <= 15,
       'the store shrinks to the retention bound',
+      async () => (await api<Health>(url, '/health')).body.store.events <= 15,
     );
     const old = await api<AgentEvent[]>(url, '/api/runs/old/events');
     assert.deepEqual(old.body, [], 'the old run’s only segment is gone');
@@ -67,12 +59,11 @@ test('retention and the run index', async (t) => {
     );
     await api(url, '/api/runs/patched/events', { body: events(3, 'p') });
     const lines = () => readFileSync(join(dataDir, 'runs.jsonl'), 'utf8').split('\n').length - 1;
-    await waitFor(async () => lines() < 100, 'runs.jsonl is rewritten with one record per run');
+    await waitFor('runs.jsonl is rewritten with one record per run', async () => lines() < 100);
     const before = (await api<Run>(url, '/api/runs/patched')).body;
     assert.equal(await server.stop(), 0);
 
-    const again = await startServer({ dataDir });
-    t.after(() => again.stop());
+    const again = await serverFor(t, { dataDir });
     const after = (await api<Run>(again.url, '/api/runs/patched')).body;
     assert.deepEqual(after.metadata, before.metadata);
     assert.equal(after.eventCount, 3);

@@ -1,12 +1,11 @@
 // Black-box specification of the run routes: POST / GET / PATCH / DELETE /api/runs and how stored
 // events move a run's status and counters.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { RUN_STATUSES, RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { api, type JsonResponse } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -18,11 +17,7 @@ function nextLink(header: string | null): string | undefined {
 }
 
 test('/api/runs', async (t) => {
-  const server = await startServer();
-  t.after(async () => {
-    await server.stop();
-    rmSync(server.dataDir, { recursive: true, force: true });
-  });
+  const server = await serverFor(t);
   const { url } = server;
   let counter = 0;
   /** A Link target (absolute or relative) as a path with its query. */

@@ -1,7 +1,6 @@
 // Black-box specification of the live streams: GET /api/runs/:id/stream (framing, resume, many
 // subscribers, slow subscribers) and GET /api/stream (run changes).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import {
@@ -12,7 +11,7 @@ import {
 import { SseParser, type SseMessage } from '../shared/sse.ts';
 import type { AgentEvent, Health, Run, RunChange } from '../shared/types.ts';
 import { api, openSse, type SseClient } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 /** Takes messages until one satisfies `predicate`; returns it. */
 async function takeUntil(client: SseClient, predicate: (message: SseMessage) => boolean) {
@@ -51,11 +50,7 @@ function assertContiguous(messages: SseMessage[], from: number, to: number, who:
 }
 
 test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => {
-  const server = await startServer();
-  t.after(async () => {
-    await server.stop();
-    rmSync(server.dataDir, { recursive: true, force: true });
-  });
+  const server = await serverFor(t);
   const { url } = server;
   let counter = 0;
   const newRun = async (prefix = 'sse'): Promise<string> => {

@@ -2,7 +2,6 @@
 import { MAX_TITLE_LENGTH } from '../../shared/constants.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
 import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import {
@@ -18,8 +17,8 @@ import { execRun } from '../exec-run.ts';
 import { EXEC_FORMATS, type ExecFormat } from '../output-events.ts';
 import { newRunId } from '../new-run-id.ts';
 import { createOutput } from '../output.ts';
-import { parseJsonOption } from '../parse-json-option.ts';
 import { redactSecrets } from '../redact-secrets.ts';
+import { runIdentity } from '../run-identity.ts';
 
 export const DEFAULT_GRACE_S = 5;
 
@@ -105,21 +104,15 @@ export const execCommand: Command = {
       );
     const redact = options.noRedact !== true;
     const shown = commandLine(program, programArgs);
-    const title =
+    const identity = runIdentity(
+      options,
+      command,
       options.title === undefined
         ? (redact ? redactSecrets(shown) : shown).slice(0, MAX_TITLE_LENGTH)
-        : String(options.title);
-    if (title.length > MAX_TITLE_LENGTH) {
-      throw usageError(
-        `--title must be at most ${MAX_TITLE_LENGTH} characters; got ${title.length}`,
-        command,
-      );
-    }
-    const runId = options.id === undefined ? newRunId() : checkRunId(String(options.id), command);
-    const metadata =
-      options.metadata === undefined
-        ? undefined
-        : parseJsonOption(String(options.metadata), '--metadata', command);
+        : String(options.title),
+    );
+    const { title, metadata } = identity;
+    const runId = identity.id ?? newRunId();
 
     // Our own lines go to stderr: stdout is the command's (and, with --json, only our document).
     const output = createOutput({ json: true, noColor: options.noColor === true });

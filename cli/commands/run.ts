@@ -1,6 +1,5 @@
 // The default command: the original simulated runner, one run or many (--runs / --concurrency).
 import { randomInt } from 'node:crypto';
-import { RUN_ID_PATTERN } from '../../shared/constants.ts';
 import { MAX_SEED } from '../../shared/random.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
 import type { EventInput } from '../../shared/types.ts';
@@ -16,7 +15,12 @@ import { newRunId } from '../new-run-id.ts';
 import { createOutput, type Output } from '../output.ts';
 import { percentile } from '../percentile.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import { simulateRun, type SimulatedRunResult } from '../simulated-run.ts';
+import {
+  simulateRun,
+  type SimulatedRunOptions,
+  type SimulatedRunResult,
+} from '../simulated-run.ts';
+import { runIdentity } from '../run-identity.ts';
 
 export const MAX_STEPS = 1_000_000;
 
@@ -138,13 +142,7 @@ export const runCommand: Command = {
       );
     }
     const runs = Number(options.runs);
-    const id = options.id === undefined ? undefined : String(options.id);
-    if (id !== undefined && !RUN_ID_PATTERN.test(id)) {
-      throw usageError(
-        `--id must be letters, digits, . _ : - (at most 128, starting with a letter or digit); got ${quote(id)}`,
-        command,
-      );
-    }
+    const { id, title } = runIdentity(options, command, String(options.title));
     if (id !== undefined && runs > 1) {
       throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
     }
@@ -153,7 +151,7 @@ export const runCommand: Command = {
     const client = createClient(connection, output);
     const interrupt = listenForInterrupt();
     const plan = {
-      title: String(options.title),
+      title,
       steps,
       intervalMs: Number(options.interval),
       failAt,
@@ -176,14 +174,11 @@ export const runCommand: Command = {
   },
 };
 
-interface Plan {
-  title: string;
-  steps: number;
-  intervalMs: number;
-  failAt: number | undefined;
-  seed: number;
-  signal: AbortSignal;
-}
+/** What every run of one invocation shares. */
+type Plan = Pick<
+  SimulatedRunOptions,
+  'title' | 'steps' | 'intervalMs' | 'failAt' | 'seed' | 'signal'
+>;
 
 type Client = ReturnType<typeof createClient>;
 

@@ -1,10 +1,8 @@
 // `agent-ops start`: create a run for a shell script or a CI job and print its id.
 import { randomUUID } from 'node:crypto';
-import { MAX_TITLE_LENGTH } from '../../shared/constants.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
 import type { Run } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import {
@@ -19,8 +17,8 @@ import { EXIT } from '../exit-codes.ts';
 import { refused } from '../event-sender.ts';
 import { newRunId } from '../new-run-id.ts';
 import { createOutput } from '../output.ts';
-import { parseJsonOption } from '../parse-json-option.ts';
 import { createRun } from '../simulated-run.ts';
+import { runIdentity } from '../run-identity.ts';
 
 export const startCommand: Command = {
   name: 'start',
@@ -58,18 +56,9 @@ export const startCommand: Command = {
     const { options } = args;
     if (args.positionals.length > 0)
       throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    const title = String(options.title);
-    if (title.length > MAX_TITLE_LENGTH) {
-      throw usageError(
-        `--title must be at most ${MAX_TITLE_LENGTH} characters; got ${title.length}`,
-        command,
-      );
-    }
-    const id = options.id === undefined ? newRunId() : checkRunId(String(options.id), command);
-    const metadata =
-      options.metadata === undefined
-        ? undefined
-        : parseJsonOption(String(options.metadata), '--metadata', command);
+    const identity = runIdentity(options, command, String(options.title));
+    const { title, metadata } = identity;
+    const id = identity.id ?? newRunId();
 
     const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
     const client = createClient(connection, output);

@@ -1,10 +1,7 @@
 // Runs the real CLI (dist/agent-ops.js) as a child process, the way a user or a CI job would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from './server.ts';
-
-/** Generous bounds that only turn a hang into a readable failure; no test depends on them. */
-export const WAIT_TIMEOUT_MS = 30_000;
+import { WAIT_TIMEOUT_MS } from './wait.ts';
 
 export interface CliResult {
   code: number | null;
@@ -86,17 +83,6 @@ export function runCli(
   env: Record<string, string | undefined> = {},
 ): Promise<CliResult> {
   return spawnCli(args, env).exited;
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-export async function waitUntil<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + WAIT_TIMEOUT_MS;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** The events the server stored for a run, in seq order. */

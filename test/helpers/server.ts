@@ -1,6 +1,6 @@
 // Starts the real server (dist/agent-ops.js serve) on port 0 in its own process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,22 @@ export interface ServerOptions {
 
 export function tempDir(prefix = 'agent-ops-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A server for one test: stopped when the test ends, and its data directory removed when this
+ * helper made it (a directory the test passed in is the test's to keep).
+ */
+export async function serverFor(
+  t: { after(fn: () => Promise<void>): void },
+  options: ServerOptions = {},
+): Promise<ServerHandle> {
+  const server = await startServer(options);
+  t.after(async () => {
+    await server.stop();
+    if (options.dataDir === undefined) rmSync(server.dataDir, { recursive: true, force: true });
+  });
+  return server;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<ServerHandle> {
