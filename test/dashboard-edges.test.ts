@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { EventInput, Health } from '../shared/types.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { launchBrowser, renderedSeqs } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
 import { startServer } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -17,19 +17,6 @@ async function holds(what: string, polls: number, check: () => Promise<boolean>)
     assert.ok(await check(), what);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** The seqs of the drawn event rows (placeholders excluded), in row order. */
-function renderedSeqs(page: Page): Promise<number[]> {
-  return page.$$eval('.event-row:not(.loading)', (rows) =>
-    rows
-      .map((row) => ({
-        seq: Number((row as HTMLElement).dataset.seq),
-        top: row.getBoundingClientRect().top,
-      }))
-      .sort((a, b) => a.top - b.top)
-      .map((row) => row.seq),
-  );
 }
 
 const isRun = (seqs: number[], first: number, last: number) =>

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { MAX_BATCH_EVENTS } from '../shared/constants.ts';
 import type { EventInput, Run } from '../shared/types.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { launchBrowser, renderedSeqs } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
 import { CLI, startServer, type ServerHandle } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -19,19 +19,6 @@ const HOSTILE = '<img src=x onerror=alert(1)>';
 function runCli(args: string[]): Promise<number | null> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
   return new Promise((resolve) => child.once('exit', resolve));
-}
-
-/** The seqs of the event rows now in the DOM, in row order. */
-async function renderedSeqs(page: Page): Promise<number[]> {
-  return page.$$eval('.event-row:not(.loading)', (rows) =>
-    rows
-      .map((row) => ({
-        seq: Number((row as HTMLElement).dataset.seq),
-        top: row.getBoundingClientRect().top,
-      }))
-      .sort((a, b) => a.top - b.top)
-      .map((row) => row.seq),
-  );
 }
 
 /** The seqs of the rows inside the visible part of the list. */
