@@ -12,6 +12,8 @@ import { EXIT } from './exit-codes.ts';
 
 /** A server that accepted the connection but never answers is treated like one that is down. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** A command whose first request finds no server gives up this soon, whatever --retry-for says. */
+export const FIRST_CONTACT_RETRY_MS = 5_000;
 
 export interface HttpResponse<T = any> {
   status: number;

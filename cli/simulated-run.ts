@@ -6,12 +6,9 @@ import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
-import type { HttpClient } from './http-client.ts';
+import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
 import { simulatedStepEvents } from './simulated-step.ts';
-
-/** Creating the run is the first contact: a server that is simply not there fails fast. */
-export const CREATE_RETRY_MS = 5_000;
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -49,7 +46,8 @@ export interface SimulatedRunResult {
 
 export async function createRun(client: HttpClient, body: object): Promise<Run> {
   const response = await client.request<Run>('POST', '/api/runs', body, {
-    retryForMs: Math.min(CREATE_RETRY_MS, client.retryForMs),
+    // Creating the run is the first contact: a server that is simply not there fails fast.
+    retryForMs: Math.min(FIRST_CONTACT_RETRY_MS, client.retryForMs),
   });
   if (response.status !== 200 && response.status !== 201)
     throw refused('POST /api/runs', response, true);

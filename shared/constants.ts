@@ -5,6 +5,7 @@ export const VERSION = '0.1.0';
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+export const DEFAULT_DATA_DIR = './data';
 
 export const RUN_STATUSES = [
   'queued',
@@ -42,3 +43,4 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
+export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];

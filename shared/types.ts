@@ -66,6 +66,19 @@ export interface RunPatch {
   metadata?: JsonObject;
 }
 
+/** What `agent-ops serve` hands the server once its command line is parsed. */
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** Absolute. */
+  dataDir: string;
+  fsync: FsyncMode;
+  retentionMax: number | undefined;
+  apiKey: string | undefined;
+  /** No request log on stderr. */
+  quiet: boolean;
+}
+
 export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };
 
 export interface Health {
