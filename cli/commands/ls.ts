@@ -76,7 +76,7 @@ export const lsCommand: Command = {
     }),
 };
 
-/** The table, as wide as the terminal at most (titles are cut), statuses in colour. */
+/** The table, as wide as the terminal (counts left out, titles cut), statuses in colour. */
 function printRuns(output: Output, runs: readonly Run[], columns: number | undefined): void {
   const rows = runs.map((run) => [
     run.id,
@@ -90,7 +90,7 @@ function printRuns(output: Output, runs: readonly Run[], columns: number | undef
   const table = formatTable(
     ['ID', 'STATUS', 'EVENTS', 'TOOLS', 'ERRORS', 'UPDATED', 'TITLE'],
     rows,
-    columns,
+    { maxWidth: columns, dropFirst: ['TOOLS', 'ERRORS', 'EVENTS', 'UPDATED'] },
   );
   const [header, ...lines] = table.split('\n');
   const at = header!.indexOf('STATUS');
