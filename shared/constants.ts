@@ -16,6 +16,7 @@ export const RUN_STATUSES = [
   'stopped',
 ] as const;
 export const TERMINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
+export const CONTROL_ACTIONS = ['pause', 'resume', 'stop'] as const;
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -36,6 +37,8 @@ export const EVENTS_MAX_LIMIT = 5000;
 
 export const SSE_RETRY_MS = 1000;
 export const HEARTBEAT_MS = 15_000;
+/** Three missed heartbeats: a stream this long without a byte is dead even if its socket is open. */
+export const STREAM_SILENCE_LIMIT_MS = 3 * HEARTBEAT_MS;
 /** A subscriber whose unsent bytes pass this is cut off; it resumes by id. */
 export const MAX_SUBSCRIBER_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** Run-list stream: count-only changes of one run go out at most this often. */

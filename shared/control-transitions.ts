@@ -1,5 +1,10 @@
 // What each control request may act on and how it is answered (docs/protocol.md, Control).
+import { CONTROL_ACTIONS } from './constants.ts';
 import type { ControlAction, RunStatus } from './types.ts';
+
+export function isControlAction(value: unknown): value is ControlAction {
+  return (CONTROL_ACTIONS as readonly unknown[]).includes(value);
+}
 
 /** The statuses each control request is allowed from. */
 export const CONTROL_ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> = {

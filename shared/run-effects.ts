@@ -1,17 +1,24 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
-import type { AgentEvent, Run, RunStatus } from './types.ts';
+import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
 import { isTerminal } from './validate.ts';
 
-/** The event types that mark a failed run. */
-export const FAILURE_TYPES = ['run.error', 'error'] as const;
+/** The event a producer posts to end its run with each final status. */
+export const ENDING_TYPE_BY_STATUS = {
+  completed: 'run.completed',
+  error: 'run.error',
+  stopped: 'run.stopped',
+} as const satisfies Record<TerminalStatus, string>;
+
+/** The event types that mark a failed run (`error` is the original system's spelling). */
+export const FAILURE_TYPES = [ENDING_TYPE_BY_STATUS.error, 'error'] as const;
 
 const STATUS_BY_TYPE: Record<string, RunStatus> = {
-  'run.completed': 'completed',
+  [ENDING_TYPE_BY_STATUS.completed]: 'completed',
   ...Object.fromEntries(FAILURE_TYPES.map((type) => [type, 'error' as const])),
-  'run.stopped': 'stopped',
-  'run.paused': 'paused',
-  'run.resumed': 'running',
+  [ENDING_TYPE_BY_STATUS.stopped]: 'stopped',
+  [CONTROL_CONFIRMATION.pause]: 'paused',
+  [CONTROL_CONFIRMATION.resume]: 'running',
 };
 
 /** The event types that end a run: its status becomes terminal. */

@@ -1,9 +1,16 @@
-import type { FSYNC_MODES, LEVELS, RUN_STATUSES } from './constants.ts';
+import type {
+  CONTROL_ACTIONS,
+  FSYNC_MODES,
+  LEVELS,
+  RUN_STATUSES,
+  TERMINAL_STATUSES,
+} from './constants.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Level = (typeof LEVELS)[number];
 export type FsyncMode = (typeof FSYNC_MODES)[number];
-export type ControlAction = 'pause' | 'resume' | 'stop';
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -77,6 +84,18 @@ export interface ServeOptions {
   apiKey: string | undefined;
   /** No request log on stderr. */
   quiet: boolean;
+}
+
+/** One item of the answer to a batch of events (201 or 207): `{results: [...]}`, in input order. */
+export interface BatchItemResult {
+  /** 201 stored, 200 a duplicate id (the stored event), else the refusal's status. */
+  status: number;
+  event?: AgentEvent;
+  error?: string;
+}
+
+export interface BatchResponse {
+  results: BatchItemResult[];
 }
 
 export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };

@@ -2,7 +2,8 @@
 // attached (the runner, `exec`) the request reaches the work and the producer confirms it; the
 // command waits for that confirmation (--wait). With none, the server applies it at once.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runDashboardUrl } from '../../shared/run-url.ts';
+import { CONTROL_TARGET_STATUS } from '../../shared/control-transitions.ts';
+import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
 import type { ControlAction, Run } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { CliError } from '../cli-error.ts';
@@ -72,9 +73,6 @@ export const pauseCommand = controlCommand('pause');
 export const resumeCommand = controlCommand('resume');
 export const stopCommand = controlCommand('stop');
 
-/** The status a confirmed request leaves the run in. */
-const TARGET_STATUS = { pause: 'paused', resume: 'running', stop: 'stopped' } as const;
-
 async function requestControl(
   client: HttpClient,
   output: Output,
@@ -83,7 +81,7 @@ async function requestControl(
   reason: string | undefined,
   waitMs: number,
 ): Promise<number> {
-  const path = `/api/runs/${encodeURIComponent(runId)}`;
+  const path = runApiPath(runId);
   const response = await client.request<Run & { error?: string }>(
     'POST',
     `${path}/${action}`,
@@ -106,7 +104,7 @@ async function requestControl(
     run = current.body;
   }
 
-  const confirmed = run.status === TARGET_STATUS[action];
+  const confirmed = run.status === CONTROL_TARGET_STATUS[action];
   let how: string;
   if (byServer) how = 'applied by the server: no producer is attached';
   else if (confirmed) how = 'confirmed by its producer';

@@ -14,7 +14,7 @@ import { commandLine } from '../command-line.ts';
 import type { ExecResult } from '../exec-outcome.ts';
 import { execRun } from '../exec-run.ts';
 import { EXEC_FORMATS, type ExecFormat } from '../output-events.ts';
-import { newRunId } from '../new-run-id.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
 import type { Output } from '../output.ts';
 import { redactSecrets } from '../redact-secrets.ts';
 import { runIdentity } from '../run-identity.ts';

@@ -1,7 +1,9 @@
 // `agent-ops finish <runId>`: end a run completed, in error or stopped; the exit code tells the
 // same story (0, 1, 4), so a CI step can end with it.
 import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
-import type { Run } from '../../shared/types.ts';
+import { TERMINAL_STATUSES } from '../../shared/constants.ts';
+import { ENDING_TYPE_BY_STATUS } from '../../shared/run-effects.ts';
+import type { Level, Run, TerminalStatus } from '../../shared/types.ts';
 import type { Command } from '../command.ts';
 import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { EventSender, refused } from '../event-sender.ts';
@@ -11,14 +13,11 @@ import { appendGithubSummary } from '../github-summary.ts';
 import type { Output } from '../output.ts';
 import { withClient } from '../with-client.ts';
 
-const FINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
-type FinalStatus = (typeof FINAL_STATUSES)[number];
-
 const EVENT_BY_STATUS = {
-  completed: { type: 'run.completed', level: 'info', message: 'Run completed' },
-  error: { type: 'run.error', level: 'error', message: 'Run failed' },
-  stopped: { type: 'run.stopped', level: 'warn', message: 'Run stopped' },
-} as const satisfies Record<FinalStatus, { type: string; level: string; message: string }>;
+  completed: { level: 'info', message: 'Run completed' },
+  error: { level: 'error', message: 'Run failed' },
+  stopped: { level: 'warn', message: 'Run stopped' },
+} as const satisfies Record<TerminalStatus, { level: Level; message: string }>;
 
 export const finishCommand: Command = {
   name: 'finish',
@@ -30,9 +29,9 @@ export const finishCommand: Command = {
       flags: ['--status'],
       type: 'string',
       valueName: 'status',
-      choices: FINAL_STATUSES,
+      choices: TERMINAL_STATUSES,
       default: 'completed',
-      description: FINAL_STATUSES.join(' | '),
+      description: TERMINAL_STATUSES.join(' | '),
     },
     {
       name: 'message',
@@ -53,7 +52,7 @@ export const finishCommand: Command = {
   run: (args) =>
     withClient(args, { command: 'finish', runId: true, maxPositionals: 1 }, async (context) => {
       const { options, runId, client, output } = context;
-      const status = options.status as FinalStatus;
+      const status = options.status as TerminalStatus;
       const spec = EVENT_BY_STATUS[status];
       const message = options.message === undefined ? spec.message : String(options.message);
       // Posting an event would create an unknown run; a typo'd id must not end as a phantom run.
@@ -63,7 +62,7 @@ export const finishCommand: Command = {
       if (existing.status !== 200) throw refused(`GET ${path}`, existing);
       const sender = new EventSender(client, runId);
       sender.emit({
-        type: spec.type,
+        type: ENDING_TYPE_BY_STATUS[status],
         level: spec.level,
         payload: { message, by: 'agent-ops finish' },
       });

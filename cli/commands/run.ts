@@ -10,7 +10,7 @@ import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.
 import { EXIT } from '../exit-codes.ts';
 import { appendGithubSummary } from '../github-summary.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { newRunId } from '../new-run-id.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
 import type { HttpClient } from '../http-client.ts';
 import type { Output } from '../output.ts';
 import type { ParsedArgs } from '../parse-args.ts';

@@ -11,7 +11,7 @@ import {
 } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { refused } from '../event-sender.ts';
-import { newRunId } from '../new-run-id.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
 import { createRun } from '../simulated-run.ts';
 import { runIdentity } from '../run-identity.ts';
 import { withClient } from '../with-client.ts';
