@@ -16,7 +16,6 @@ export const RUN_STATUSES = [
   'stopped',
 ] as const;
 export const TERMINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
-export const CONTROL_ACTIONS = ['pause', 'resume', 'stop'] as const;
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;

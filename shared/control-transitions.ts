@@ -1,10 +1,5 @@
 // What each control request may act on and how it is answered (docs/protocol.md, Control).
-import { CONTROL_ACTIONS } from './constants.ts';
 import type { ControlAction, RunStatus } from './types.ts';
-
-export function isControlAction(value: unknown): value is ControlAction {
-  return (CONTROL_ACTIONS as readonly unknown[]).includes(value);
-}
 
 /** The statuses each control request is allowed from. */
 export const CONTROL_ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> = {
@@ -13,7 +8,17 @@ export const CONTROL_ALLOWED_FROM: Record<ControlAction, readonly RunStatus[]> =
   stop: ['queued', 'running', 'paused'],
 };
 
-/** The event with which a producer (or the server) confirms each request. */
+export const CONTROL_ACTIONS = [
+  'pause',
+  'resume',
+  'stop',
+] as const satisfies readonly ControlAction[];
+
+export function isControlAction(value: unknown): value is ControlAction {
+  return (CONTROL_ACTIONS as readonly unknown[]).includes(value);
+}
+
+/** The event a producer (or the server) records when it has carried out each request. */
 export const CONTROL_CONFIRMATION = {
   pause: 'run.paused',
   resume: 'run.resumed',

@@ -1,16 +1,10 @@
-import type {
-  CONTROL_ACTIONS,
-  FSYNC_MODES,
-  LEVELS,
-  RUN_STATUSES,
-  TERMINAL_STATUSES,
-} from './constants.ts';
+import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Level = (typeof LEVELS)[number];
 export type FsyncMode = (typeof FSYNC_MODES)[number];
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+export type ControlAction = 'pause' | 'resume' | 'stop';
 
 export type JsonObject = { [key: string]: unknown };
 
