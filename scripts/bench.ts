@@ -1,4 +1,4 @@
-// `npm run bench`: measures agent-ops against the budgets of PRODUCT.md ("How good it must be") in
+// `npm run bench`: measures agent-ops against its budgets (BUDGET below) in
 // one run, and prints a table plus bench-results.json. Machines are noisy, so every throughput is
 // set beside a baseline measured in the same run, under the same load, on the same machine.
 //
