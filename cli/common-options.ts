@@ -29,6 +29,15 @@ export const METADATA_OPTION: OptionSpec = {
   description: 'Run metadata, a JSON object',
 };
 
+/** --id of the commands that create a run; without it each run gets shared/new-run-id.ts's id. */
+export const RUN_ID_OPTION: OptionSpec = {
+  name: 'id',
+  flags: ['--id'],
+  type: 'string',
+  valueName: 'runId',
+  description: 'Run id (default run-<epoch ms>-<random>)',
+};
+
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'server',

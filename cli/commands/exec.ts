@@ -8,6 +8,7 @@ import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
   JSON_OPTION,
+  RUN_ID_OPTION,
   METADATA_OPTION,
 } from '../common-options.ts';
 import { commandLine } from '../command-line.ts';
@@ -35,13 +36,7 @@ export const execCommand: Command = {
       valueName: 'text',
       description: 'Run title (default: the command line)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'format',
       flags: ['--format'],

@@ -6,7 +6,7 @@ import type { EventInput } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, RUN_ID_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { appendGithubSummary } from '../github-summary.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
@@ -81,13 +81,7 @@ export const runCommand: Command = {
       description:
         'Seed for the mix of events; the same seed sends the same sequence (default random)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'runs',
       flags: ['--runs'],

@@ -7,6 +7,7 @@ import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
   JSON_OPTION,
+  RUN_ID_OPTION,
   METADATA_OPTION,
 } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -29,13 +30,7 @@ export const startCommand: Command = {
       default: 'Untitled run',
       description: 'Run title',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
