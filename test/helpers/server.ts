@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/agent-ops.js', import.meta.url));
 
+/** A server that has not said "listening on" by then is killed, so a stuck start cannot hang a test. */
+const SERVER_START_TIMEOUT_MS = 30_000;
+
 export interface ServerHandle {
   url: string;
   port: number;
@@ -72,14 +75,26 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     proc.once('exit', (code) => resolve(code)),
   );
   const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(
+        new Error(
+          `server did not say "listening on" within ${SERVER_START_TIMEOUT_MS} ms: ${stderr}`,
+        ),
+      );
+    }, SERVER_START_TIMEOUT_MS);
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
     });
-    proc.once('exit', (code) =>
-      reject(new Error(`server exited with ${code} before listening: ${stderr}`)),
-    );
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening: ${stderr}`));
+    });
   });
   return {
     url,
