@@ -1,7 +1,7 @@
 // `agent-ops tail`: follows runs live over SSE, resumes after a restart, ends with the run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCli, spawnCli } from './helpers/cli.ts';
+import { cliFor, runCli } from './helpers/cli.ts';
 import { serverFor, startServer } from './helpers/server.ts';
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
@@ -16,9 +16,9 @@ test('agent-ops tail', async (t) => {
 
   await t.test(
     'follows a run live, one line per event, and exits 0 when it completes',
-    async () => {
+    async (t) => {
       await runCli(['start', '--id', 'tail-live'], env);
-      const tail = spawnCli(['tail', 'tail-live'], env);
+      const tail = cliFor(t, ['tail', 'tail-live'], env);
       await tail.waitFor((stdout) => stdout.includes('run.started'), 'the history');
       await emit('tail-live', 'task.progress', { step: 1 });
       await tail.waitFor((stdout) => stdout.includes('{"step":1}'), 'the live event');
@@ -106,7 +106,7 @@ test('agent-ops tail', async (t) => {
     );
   });
 
-  await t.test('resumes across a server restart with no gap and no duplicate', async () => {
+  await t.test('resumes across a server restart with no gap and no duplicate', async (t) => {
     let current = await startServer();
     const { port, dataDir } = current;
     t.after(() => current.stop());
@@ -117,7 +117,7 @@ test('agent-ops tail', async (t) => {
         ['emit', 'tail-restart', 'task.progress', '--payload', `{"step":${step}}`],
         here,
       );
-    const tail = spawnCli(['tail', 'tail-restart', '--json'], here);
+    const tail = cliFor(t, ['tail', 'tail-restart', '--json'], here);
     await tail.waitFor((stdout) => lines(stdout).length === 4, 'the first four events');
 
     await current.kill();
@@ -147,8 +147,8 @@ test('agent-ops tail', async (t) => {
     assert.match(result.stderr, /resuming after #4/);
   });
 
-  await t.test('--all follows every run until interrupted (exit 130)', async () => {
-    const tail = spawnCli(['tail', '--all', '--json'], env);
+  await t.test('--all follows every run until interrupted (exit 130)', async (t) => {
+    const tail = cliFor(t, ['tail', '--all', '--json'], env);
     // The stream is live once a change made now shows up; keep making one until it does.
     let n = 0;
     await tail.waitFor((stdout) => {
