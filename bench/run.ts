@@ -1,6 +1,6 @@
-// `npm run bench [-- <scenario>…]`: measures agent-ops against the budgets of PRODUCT.md
-// (bench/budgets.ts) and prints a table plus bench-results.json. With no names it runs every
-// scenario of bench/scenarios.ts in order; with names, those alone. Machines are noisy, so
+// `npm run bench [-- <scenario>…]`: measures agent-ops against the budgets of bench/budgets.ts
+// and prints a table plus bench-results.json. With no names it runs every scenario of
+// bench/scenarios.ts in order; with names, those alone. Machines are noisy, so
 // throughputs are set beside a baseline measured in the same run, on the same machine, and every
 // window says how much CPU went to other work.
 //
