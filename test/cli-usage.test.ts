@@ -271,6 +271,10 @@ test('agent-ops usage', async (t) => {
         );
       }
       assert.match(result.stdout, /--failAt, --fail-at <step>/);
+      assert.match(
+        result.stdout,
+        /come before the\ncommand .*: --server, --api-key, --retry-for, /,
+      );
       assert.match(result.stdout, /--apiKey, --api-key <key>/);
       assert.equal((await runCli(['run', '--help'])).stdout, result.stdout);
       assert.equal((await runCli(['help'])).stdout, result.stdout);
