@@ -5,15 +5,18 @@ import {
   closeSync,
   fsync,
   existsSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   renameSync,
-  writeSync,
+  rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../shared/types.ts';
 import { scanLines } from './scan-lines.ts';
+import { writeAll } from './write-all.ts';
 
 export interface RunRecord {
   op: 'put';
@@ -40,11 +43,16 @@ export class RunLog {
   #dataDir: string;
   #fd: number;
   #records: number;
+  /** Bytes of whole records in the file: where a refused append is cut back to. */
+  #size: number;
+  /** An append failed and cutting it back failed too; the next append cuts first. */
+  #torn = false;
 
   constructor(dataDir: string, records: number) {
     this.#dataDir = dataDir;
     this.path = join(dataDir, 'runs.jsonl');
     this.#fd = openSync(this.path, 'a');
+    this.#size = fstatSync(this.#fd).size;
     this.#records = records;
   }
 
@@ -76,24 +84,47 @@ export class RunLog {
     const temp = `${path}.tmp`;
     const fd = openSync(temp, 'w');
     try {
-      const text = records.map((record) => JSON.stringify(record) + '\n').join('');
-      writeSync(fd, text);
+      writeAll(fd, Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join('')));
       fsyncSync(fd);
-    } finally {
+    } catch (error) {
+      // The old log is untouched until the rename, so a failed rewrite only leaves a temp file.
       closeSync(fd);
+      rmSync(temp, { force: true });
+      throw error;
     }
+    closeSync(fd);
     renameSync(temp, path);
   }
 
   append(record: LogRecord): void {
-    writeSync(this.#fd, JSON.stringify(record) + '\n');
-    this.#records++;
+    this.appendMany([record]);
   }
 
+  /**
+   * Appends whole records or nothing: a write the disk takes only part of is cut back before the
+   * error is thrown, so no half record is ever followed by acknowledged ones.
+   */
   appendMany(records: LogRecord[]): void {
     if (records.length === 0) return;
-    writeSync(this.#fd, records.map((record) => JSON.stringify(record) + '\n').join(''));
+    const bytes = Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join(''));
+    if (this.#torn) this.#cutBack();
+    try {
+      writeAll(this.#fd, bytes);
+    } catch (error) {
+      try {
+        this.#cutBack();
+      } catch {
+        this.#torn = true;
+      }
+      throw error;
+    }
+    this.#size += bytes.length;
     this.#records += records.length;
+  }
+
+  #cutBack(): void {
+    ftruncateSync(this.#fd, this.#size);
+    this.#torn = false;
   }
 
   sync(): void {
@@ -111,9 +142,11 @@ export class RunLog {
 
   /** Rewrites the log with one record per run and appends to the new file from then on. */
   compact(records: RunRecord[]): void {
-    closeSync(this.#fd);
     RunLog.rewrite(this.#dataDir, records);
+    closeSync(this.#fd);
     this.#fd = openSync(this.path, 'a');
+    this.#size = fstatSync(this.#fd).size;
+    this.#torn = false;
     this.#records = records.length;
   }
 

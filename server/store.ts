@@ -11,7 +11,6 @@ import {
   openSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
@@ -42,6 +41,7 @@ import {
   type RunIndex,
 } from './event-files.ts';
 import { RunLog, type RunRecord } from './run-log.ts';
+import { writeAll } from './write-all.ts';
 
 /** A segment is closed and a new one begun once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -196,6 +196,14 @@ export class Store {
     const id = input.id ?? defaultRunId();
     const existing = this.#runs.get(id);
     if (existing) return { run: existing.run, created: false };
+    const state = this.#newState(id, input);
+    this.#write(() => this.#log.append(toRecord(state)));
+    this.#register(state);
+    return { run: state.run, created: true };
+  }
+
+  /** A run not yet recorded anywhere; what a crash left of an earlier run of that id is cleared. */
+  #newState(id: string, input: RunInput): RunState {
     const time = now();
     const run: Run = {
       id,
@@ -210,9 +218,11 @@ export class Store {
       lastSeq: 0,
     };
     if (isTerminal(run.status)) run.endedAt = time;
-    const state: RunState = {
+    const dir = join(this.dataDir, 'events', dirName(id));
+    rmSync(dir, { recursive: true, force: true });
+    return {
       run,
-      dir: join(this.dataDir, 'events', dirName(id)),
+      dir,
       firstSeq: 1,
       active: 1,
       activeBytes: 0,
@@ -220,10 +230,11 @@ export class Store {
       dirty: false,
       unsynced: false,
     };
-    this.#write(() => this.#log.append(toRecord(state)));
-    this.#runs.set(id, state);
-    this.hooks.onRunChange?.(run, true);
-    return { run, created: true };
+  }
+
+  #register(state: RunState): void {
+    this.#runs.set(state.run.id, state);
+    this.hooks.onRunChange?.(state.run, true);
   }
 
   patchRun(id: string, patch: RunPatch): Run {
@@ -314,7 +325,11 @@ export class Store {
     if (!this.#runs.has(runId) && !anyValid()) {
       return requests.map((inputs) => inputs.map((input) => refusal(input as HttpError)));
     }
-    const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;
+    // A run made by its first events is recorded only once they are written, so a refused write
+    // leaves no empty run behind.
+    const known = this.#runs.get(runId);
+    const state = known ?? this.#newState(runId, {});
+    const creation = known ? undefined : toRecord(state);
     const index = this.#index(state);
     const time = now();
     const fresh: AgentEvent[] = [];
@@ -355,18 +370,23 @@ export class Store {
     const buffer = Buffer.from(lines.join('\n') + '\n');
     if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
       this.#roll(state);
-    const fd = this.#openActive(state);
     const before = state.activeBytes;
-    this.#write(() => {
-      try {
-        let written = 0;
-        while (written < buffer.length)
-          written += writeSync(fd, buffer, written, buffer.length - written);
-      } catch (error) {
-        ftruncateSync(fd, before);
-        throw error;
-      }
-    });
+    try {
+      this.#write(() => {
+        const fd = this.#openActive(state);
+        try {
+          writeAll(fd, buffer);
+        } catch (error) {
+          ftruncateSync(fd, before);
+          throw error;
+        }
+      });
+      if (creation) this.#write(() => this.#log.append(creation));
+    } catch (error) {
+      if (creation) this.#discard(state);
+      throw error;
+    }
+    if (creation) this.#register(state);
 
     const segment = index.segments[index.segments.length - 1]!;
     const statusBefore = state.run.status;
@@ -525,6 +545,13 @@ export class Store {
       });
     }
     return state.fd;
+  }
+
+  /** Forgets a run that was never recorded, and whatever of it reached the disk. */
+  #discard(state: RunState): void {
+    if (state.fd !== undefined) closeSync(state.fd);
+    state.fd = undefined;
+    rmSync(state.dir, { recursive: true, force: true });
   }
 
   /** Closes the active segment; the next write opens one named by the next seq. */
