@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../shared/types.ts';
+import { truncateFile } from './event-files.ts';
 import { scanLines } from './scan-lines.ts';
 import { writeAll } from './write-all.ts';
 
@@ -56,26 +57,30 @@ export class RunLog {
     this.#records = records;
   }
 
-  /** Every run's last record, in creation order, cutting a torn last line off the file. */
+  /**
+   * Every run's last record, in creation order. A damaged line is skipped (its offset returned for
+   * the caller to report) and what follows it kept; a torn last line is cut off the file.
+   */
   static read(
     dataDir: string,
     warn: (message: string) => void,
-  ): { runs: Map<string, RunRecord>; lines: number } {
+  ): { runs: Map<string, RunRecord>; lines: number; damaged: number[] } {
     const path = join(dataDir, 'runs.jsonl');
     const runs = new Map<string, RunRecord>();
-    if (!existsSync(path)) return { runs, lines: 0 };
+    if (!existsSync(path)) return { runs, lines: 0, damaged: [] };
     const buffer = readFileSync(path);
     const scan = scanLines(buffer, (line) => {
       const record = JSON.parse(line) as LogRecord;
-      if (record.op === 'del') runs.delete(record.id);
-      else if (record.op === 'put') runs.set(record.run.id, record);
+      if (record.op === 'del' && typeof record.id === 'string') runs.delete(record.id);
+      else if (record.op === 'put' && typeof record.run?.id === 'string')
+        runs.set(record.run.id, record);
       else throw new Error('unknown record');
     });
     if (scan.tornBytes > 0) {
       warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
-      RunLog.rewrite(dataDir, [...runs.values()]);
+      truncateFile(path, scan.end);
     }
-    return { runs, lines: scan.count };
+    return { runs, lines: scan.count, damaged: scan.damaged };
   }
 
   /** Replaces the log with one record per run, atomically (write, fsync, rename). */

@@ -99,9 +99,16 @@ export class StreamHub {
         subscriber.live = true;
         return;
       }
-      const lines = this.#store.readLines(runId, subscriber.cursor, REPLAY_BATCH);
+      const { seqs, lines, through } = this.#store.readLines(
+        runId,
+        subscriber.cursor,
+        REPLAY_BATCH,
+      );
       let chunk = '';
-      for (const line of lines) chunk += formatSse(line, ++subscriber.cursor);
+      for (let i = 0; i < lines.length; i++) chunk += formatSse(lines[i]!, seqs[i]);
+      // Seqs with no readable record are passed over, not waited for.
+      subscriber.cursor = through;
+      if (chunk === '') continue;
       if (!res.write(chunk)) {
         res.once('drain', () => this.#replay(runId, subscriber));
         return;
