@@ -99,6 +99,14 @@ export interface Health {
   reason?: string;
   time: string;
   version: string;
-  store: { runs: number; events: number; bytes: number };
+  store: {
+    runs: number;
+    events: number;
+    bytes: number;
+    /** Damaged records skipped in the data files (each also logged once). */
+    skippedRecords: number;
+    /** Seqs of loaded runs that have no readable record (damage, or a segment file gone). */
+    missingEvents: number;
+  };
   streams: { subscribers: number; maxBufferedBytes: number };
 }
