@@ -8,8 +8,8 @@ import {
   RUN_CHANGE_THROTTLE_MS,
 } from '../shared/constants.ts';
 import { SSE_HEARTBEAT, formatSse } from '../shared/sse.ts';
-import type { Run, RunChange } from '../shared/types.ts';
-import type { Store } from './store.ts';
+import type { AgentEvent, Run, RunChange } from '../shared/types.ts';
+import type { Store, StoreListener } from './store.ts';
 
 /** Records replayed per read while a subscriber catches up. */
 const REPLAY_BATCH = 1000;
@@ -20,7 +20,7 @@ interface RunSubscriber {
   live: boolean;
 }
 
-export class StreamHub {
+export class StreamHub implements StoreListener {
   #store: Store;
   #runSubscribers = new Map<string, Set<RunSubscriber>>();
   #listSubscribers = new Set<ServerResponse>();
@@ -31,9 +31,6 @@ export class StreamHub {
 
   constructor(store: Store) {
     this.#store = store;
-    store.hooks.onEvent = (run, seq, line) => this.#deliver(run.id, seq, line);
-    store.hooks.onRunChange = (run, immediate) => this.#runChanged(run, immediate);
-    store.hooks.onRunDeleted = (id) => this.#runDeleted(id);
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
@@ -109,8 +106,9 @@ export class StreamHub {
     }
   }
 
-  #deliver(runId: string, seq: number, line: string): void {
-    const set = this.#runSubscribers.get(runId);
+  onEvent(run: Run, event: AgentEvent, line: string): void {
+    const set = this.#runSubscribers.get(run.id);
+    const { seq } = event;
     if (!set) return;
     let frame: string | undefined;
     for (const subscriber of set) {
@@ -128,7 +126,7 @@ export class StreamHub {
     if (res.writableLength > MAX_SUBSCRIBER_BACKLOG_BYTES) res.destroy();
   }
 
-  #runChanged(run: Run, immediate: boolean): void {
+  onRunChange(run: Run, immediate: boolean): void {
     if (this.#listSubscribers.size === 0) return;
     const pending = this.#pending.get(run.id);
     const wait = (this.#lastSent.get(run.id) ?? 0) + RUN_CHANGE_THROTTLE_MS - Date.now();
@@ -155,7 +153,7 @@ export class StreamHub {
     this.#broadcastList({ kind: 'run', run });
   }
 
-  #runDeleted(id: string): void {
+  onRunDeleted(id: string): void {
     const pending = this.#pending.get(id);
     if (pending) clearTimeout(pending);
     this.#pending.delete(id);

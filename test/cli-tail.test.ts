@@ -27,10 +27,50 @@ test('agent-ops tail', async (t) => {
       assert.equal(result.code, 0, result.stderr);
       const printed = lines(result.stdout);
       assert.equal(printed.length, 3);
-      assert.match(printed[0]!, /^ +#1 +\d\d:\d\d:\d\d\.\d{3} +info +run\.started +\{/);
+      assert.match(printed[0]!, /^ +#1 +\d\d:\d\d:\d\d\.\d{3} +info +run\.started +Run started$/);
       assert.match(printed[1]!, /^ +#2 .* task\.progress +\{"step":1\}$/);
-      assert.match(printed[2]!, /^ +#3 .* run\.completed /);
+      assert.match(printed[2]!, /^ +#3 .* run\.completed +Run completed$/);
       assert.match(result.stderr, /tail-live completed/);
+    },
+  );
+
+  await t.test(
+    "each event is the dashboard's one-line summary; control characters never reach the terminal",
+    async () => {
+      await runCli(['start', '--id', 'tail-summaries'], env);
+      const cases: ReadonlyArray<[string, object, string]> = [
+        [
+          'tool.called',
+          { toolName: 'grep', args: { pattern: 'TODO' } },
+          'grep({"pattern":"TODO"})',
+        ],
+        [
+          'tool.result',
+          { toolName: 'grep', duration: 12, result: '3 matches' },
+          'grep in 12 ms → "3 matches"',
+        ],
+        ['tool.result', { toolName: 'rm', error: 'denied' }, 'rm failed: denied'],
+        ['metric', { name: 'coverage', value: 87.5, unit: '%' }, 'coverage = 87.5 %'],
+        ['agent.stdout', { line: 1, text: 'two\nlines \u001b[31mred' }, 'two⏎lines \\x1b[31mred'],
+        ['agent.exit', { code: 1, signal: null }, 'exit code 1'],
+        [
+          'usage.report',
+          { inputTokens: 1200, outputTokens: 300, costUsd: 0.0123 },
+          '1200 in · 300 out · $0.0123',
+        ],
+        ['log', { message: 'retrying download' }, 'retrying download'],
+      ];
+      for (const [type, payload] of cases) await emit('tail-summaries', type, payload);
+      await runCli(['finish', 'tail-summaries'], env);
+      const result = await runCli(['tail', 'tail-summaries'], env);
+      assert.equal(result.code, 0, result.stderr);
+      const printed = lines(result.stdout).slice(1, -1);
+      assert.equal(printed.length, cases.length);
+      cases.forEach(([type, , summary], i) => {
+        const [, shownType, shown] = /^ +#\d+ +\S+ +\w+ +(\S+) +(.*)$/.exec(printed[i]!) ?? [];
+        assert.equal(shownType, type);
+        assert.equal(shown, summary);
+      });
     },
   );
 
