@@ -209,7 +209,7 @@ async function closeRunView(page: Page): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Opening a 100,000-event run.
+// 1. Opening a 100,000-event run.
 
 async function measureOpen(report: Report, browser: Browser, server: BenchServer, runId: string) {
   const [context, page] = await openPage(browser, server.url);
@@ -268,7 +268,7 @@ async function measureOpen(report: Report, browser: Browser, server: BenchServer
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. Live: 1,000 events/s into an open run view.
+// 2. Live: 1,000 events/s into an open run view.
 
 async function measureLive(report: Report, browser: Browser, server: BenchServer) {
   const runId = 'dash-live';
