@@ -1,5 +1,5 @@
-// The bench's load generator, forked by the bench (harness/workers.ts) so that the load never shares a process
-// (or an event loop) with the server it measures. It announces itself with {type: 'online'},
+// The bench's load generator, forked by harness/workers.ts so that the load never shares a
+// process (or an event loop) with the server it measures. It announces itself with {type: 'online'},
 // takes one job, answers with {type: 'report'} and exits.
 //
 // Jobs:
