@@ -1,6 +1,6 @@
 // The bench's load generator, forked by harness/workers.ts so that the load never shares a
-// process (or an event loop) with the server it measures. It announces itself with {type: 'online'},
-// takes one job, answers with {type: 'report'} and exits.
+// process (or an event loop) with the server it measures. It announces itself with
+// {type: 'online'}, takes one job, answers with {type: 'report'} and exits.
 //
 // Jobs:
 // - 'post'    closed loop: `connections` keep-alive sockets, each POSTing one small event and
