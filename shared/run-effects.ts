@@ -1,5 +1,7 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
+import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, ControlAction, Run, RunStatus } from './types.ts';
+import { addUsage, hasUsage } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
 const STATUS_BY_TYPE: Record<string, RunStatus> = {
@@ -51,6 +53,11 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   run.updatedAt = now;
   if (event.type === 'tool.called') run.toolCallCount += 1;
   if (countsAsError(event)) run.errorCount += 1;
+  if (event.type === USAGE_REPORT) {
+    const usage = { ...run.usage };
+    addUsage(usage, event.payload);
+    if (hasUsage(usage)) run.usage = usage;
+  }
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.
