@@ -6,6 +6,7 @@ import {
   type ComparedMetric,
   type MetricChange,
 } from '../shared/run-comparison.ts';
+import { parseDuration } from '../shared/parse-duration.ts';
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
@@ -18,8 +19,7 @@ export interface FailRule {
   on: 'value' | 'delta' | 'percent';
 }
 
-const RULE = /^\s*([A-Za-z]+)\s*(>=|<=|>|<)\s*([+-]?)(\d+(?:\.\d+)?)\s*(%|ms|s|m)?\s*$/;
-const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const RULE = /^\s*([A-Za-z]+)\s*(>=|<=|>|<)\s*([+-]?)(\d+(?:\.\d+)?)\s*(%|[a-z]+)?\s*$/;
 
 export function parseFailRule(text: string, command = 'compare'): FailRule {
   const match = RULE.exec(text);
@@ -35,9 +35,16 @@ export function parseFailRule(text: string, command = 'compare'): FailRule {
       command,
     );
   const metric = name as ComparedMetric;
-  if (unit !== undefined && unit !== '%' && metric !== 'duration')
-    throw usageError(`--fail-if: only duration takes a time unit; got ${quote(text)}`, command);
-  let threshold = Number(digits) * (unit && unit !== '%' ? DURATION_UNIT_MS[unit]! : 1);
+  let threshold = Number(digits);
+  if (unit !== undefined && unit !== '%') {
+    const ms = metric === 'duration' ? parseDuration(`${digits}${unit}`, 'ms') : undefined;
+    if (ms === undefined)
+      throw usageError(
+        `--fail-if: only duration takes a unit (ms, s, m, h); got ${quote(text)}`,
+        command,
+      );
+    threshold = ms;
+  }
   if (sign === '-') threshold = -threshold;
   const on = unit === '%' ? 'percent' : sign ? 'delta' : 'value';
   return { text: text.trim(), metric, op: op as FailRule['op'], threshold, on };

@@ -54,14 +54,15 @@ export class SpanIndex implements StoreListener {
     const tree = new SpanTree(runId);
     // Reads are synchronous, so no event can be written between the pages and the listener.
     let after = this.#store.firstSeq(runId) - 1;
-    for (;;) {
-      const lines = this.#store.readLines(runId, after, BUILD_PAGE_EVENTS);
-      if (lines.length === 0) break;
+    const lastSeq = this.#store.getRun(runId)?.lastSeq ?? 0;
+    while (after < lastSeq) {
+      const { lines, through } = this.#store.readLines(runId, after, BUILD_PAGE_EVENTS);
       for (const line of lines) {
         if (TRACE_TYPE_MARKS.some((mark) => line.includes(mark)))
           tree.add(JSON.parse(line) as AgentEvent);
       }
-      after += lines.length;
+      if (through <= after) break;
+      after = through;
     }
     return tree;
   }

@@ -152,7 +152,10 @@ test('agent-ops compare', async (t) => {
       ['compare', 'base', 'candidate', '--fail-if', 'duration is worse'],
       /--fail-if must look like "duration>\+20%", "cost>\+10%" or "failedTools>0"; got "duration is worse"/,
     ],
-    [['compare', 'base', 'candidate', '--fail-if', 'cost>+5s'], /only duration takes a time unit/],
+    [
+      ['compare', 'base', 'candidate', '--fail-if', 'cost>+5s'],
+      /only duration takes a unit \(ms, s, m, h\)/,
+    ],
   ];
   for (const [args, message] of usage) {
     await t.test(`usage error: ${args.slice(1).join(' ')}`, async () => {

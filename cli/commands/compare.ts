@@ -10,19 +10,17 @@ import {
   type MetricChange,
   type RunComparison,
 } from '../../shared/run-comparison.ts';
-import { quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
-import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import { parseFailRule, ruleBreaks, type FailRule } from '../fail-rule.ts';
 import { formatTable } from '../format-table.ts';
-import type { HttpClient } from '../http-client.ts';
-import { createOutput, type Output } from '../output.ts';
+import { FIRST_CONTACT_RETRY_MS, type HttpClient } from '../http-client.ts';
+import type { Output } from '../output.ts';
 import { runNotFound } from '../run-not-found.ts';
+import { withClient } from '../with-client.ts';
 
 /** Rows of the aligned call sequence printed; --json has them all. */
 const MAX_SEQUENCE_ROWS = 200;
@@ -87,30 +85,19 @@ export const compareCommand: Command = {
     'agent-ops compare run-a run-b --json | jq .metrics.cost',
   ],
 
-  async run(args) {
-    const command = 'compare';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const runA = checkRunId(positionals[0], command, '<runA>');
-    const runB = checkRunId(positionals[1], command, '<runB>');
-    if (positionals.length > 2)
-      throw usageError(`unexpected argument ${quote(positionals[2])}`, command);
-    const rules = (args.lists.failIf ?? []).map((text) => parseFailRule(text, command));
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
+  run: (args) =>
+    withClient(args, { command: 'compare', maxPositionals: 2 }, async (context) => {
+      const { positionals, client, output } = context;
+      const runA = checkRunId(positionals[0], 'compare', '<runA>');
+      const runB = checkRunId(positionals[1], 'compare', '<runB>');
+      const rules = (args.lists.failIf ?? []).map((text) => parseFailRule(text));
       const [a, b] = await Promise.all([loadRun(client, runA), loadRun(client, runB)]);
       const comparison = compareRuns(a, b);
       const outcomes = rules.map((rule) => judge(rule, comparison));
-      const broken = outcomes.some((outcome) => outcome.broken === true);
       if (output.json) output.result({ ...comparison, rules: outcomes });
       else printComparison(output, comparison, outcomes);
-      return broken ? EXIT.failed : EXIT.ok;
-    } finally {
-      client.close();
-    }
-  },
+      return outcomes.some((outcome) => outcome.broken === true) ? EXIT.failed : EXIT.ok;
+    }),
 };
 
 function judge(rule: FailRule, comparison: RunComparison): RuleOutcome {
@@ -125,7 +112,7 @@ async function loadRun(
 ): Promise<{ run: Run; summary: RunSummary; spans: Span[] }> {
   const get = async <T>(path: string): Promise<T> => {
     const response = await client.request<T>('GET', path, undefined, {
-      retryForMs: Math.min(5_000, client.retryForMs),
+      retryForMs: Math.min(FIRST_CONTACT_RETRY_MS, client.retryForMs),
     });
     if (response.status === 404) throw runNotFound(client.baseUrl, runId);
     if (response.status !== 200) throw refused(`GET ${path}`, response);
