@@ -1,5 +1,6 @@
 // Every subcommand, in the order the help lists them.
 import type { Command } from './command.ts';
+import { compareCommand } from './commands/compare.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
 import { execCommand } from './commands/exec.ts';
 import { emitCommand } from './commands/emit.ts';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   finishCommand,
   lsCommand,
   tailCommand,
+  compareCommand,
   execCommand,
   pauseCommand,
   resumeCommand,

@@ -30,11 +30,15 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** May be given more than once (a string option); every value lands in `lists`. */
+  repeatable?: boolean;
 }
 
 export interface ParsedArgs {
   options: Record<string, OptionValue | undefined>;
   positionals: string[];
+  /** The values of repeatable options, in order. */
+  lists: Record<string, string[]>;
 }
 
 function convert(spec: OptionSpec, raw: string, source: string, command: string): OptionValue {
@@ -97,6 +101,7 @@ export function parseArgs(
 
   const options: Record<string, OptionValue | undefined> = {};
   const positionals: string[] = [];
+  const lists: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -123,6 +128,7 @@ export function parseArgs(
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
     options[spec.name] = convert(spec, raw, flag, command);
+    if (spec.repeatable) (lists[spec.name] ??= []).push(raw);
   }
 
   for (const spec of specs) {
@@ -134,5 +140,5 @@ export function parseArgs(
       options[spec.name] = spec.default;
     }
   }
-  return { options, positionals };
+  return { options, positionals, lists };
 }

@@ -11,7 +11,9 @@ import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
+import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { SpanIndex } from './span-index.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
@@ -41,14 +43,17 @@ export function createApp(options: AppOptions): App {
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
   store.listen(hub);
-  const services: AppServices = { store, hub, control };
+  const spans = new SpanIndex(store);
+  store.listen(spans);
+  const services: AppServices = { store, hub, control, spans };
 
   const router = new Router()
     .add(healthRoutes(services))
     .add(runRoutes(services))
     .add(eventRoutes(services))
     .add(streamRoutes(services))
-    .add(controlRoutes(services));
+    .add(controlRoutes(services))
+    .add(spanRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,4 +1,5 @@
 import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
+import type { Usage } from './usage.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Level = (typeof LEVELS)[number];
@@ -28,6 +29,8 @@ export interface Run {
   lastSeq: number;
   lastEventAt?: string;
   control?: RunControl;
+  /** Totals of the run's usage.report events; see shared/usage.ts. */
+  usage?: Usage;
 }
 
 export interface AgentEvent {

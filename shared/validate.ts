@@ -13,6 +13,7 @@ import {
   TERMINAL_STATUSES,
 } from './constants.ts';
 import { invalid } from './errors.ts';
+import { USAGE_REPORT, USAGE_REPORT_ID_PREFIX, validateTraceEventPayload } from './span-events.ts';
 import type { EventInput, JsonObject, Level, RunInput, RunPatch, RunStatus } from './types.ts';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -212,6 +213,11 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
       throw invalid(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
     input.payload = body.payload;
   }
+  validateTraceEventPayload(type, input.payload ?? {}, path);
+  // A usage report's reportId is its identity: a repeat is the same event and counts once.
+  const reportId = input.payload?.reportId;
+  if (type === USAGE_REPORT && typeof reportId === 'string')
+    input.id = USAGE_REPORT_ID_PREFIX + reportId;
   return input;
 }
 
