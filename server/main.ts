@@ -4,7 +4,14 @@ import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, FSYNC_MODES, VERSION } from '../shared/constants.ts';
+import {
+  DEFAULT_HOST,
+  DEFAULT_LOST_AFTER_MS,
+  DEFAULT_PORT,
+  FSYNC_MODES,
+  VERSION,
+} from '../shared/constants.ts';
+import { parseDurationMs } from '../shared/parse-duration.ts';
 import type { FsyncMode } from '../shared/types.ts';
 import { parseIntParam, quote } from '../shared/validate.ts';
 import { createApp } from './create-app.ts';
@@ -27,6 +34,8 @@ Options
                     always: ack after fsync; never: leave it to the OS     default batch
   --retention <n>   keep at most n events, dropping whole old segments
                     (env EVENT_RETENTION_MAX)                               default unlimited
+  --lost-after <d>  a producer or worker gone this long (300ms, 60s, 5m) is
+                    lost: its run ends producer-lost or is requeued        default 60s
   -h, --help        show this help
 
 Environment
@@ -55,6 +64,18 @@ function integer(
   }
 }
 
+/** The longest --lost-after: a week. */
+const MAX_LOST_AFTER_MS = 7 * 86_400_000;
+
+function duration(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  try {
+    return parseDurationMs(raw, name, 1, MAX_LOST_AFTER_MS);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 function parseOptions(argv: string[]) {
   let values;
   try {
@@ -66,6 +87,7 @@ function parseOptions(argv: string[]) {
         data: { type: 'string' },
         fsync: { type: 'string' },
         retention: { type: 'string' },
+        'lost-after': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -88,6 +110,7 @@ function parseOptions(argv: string[]) {
     retentionMax: retention
       ? integer(retention, '--retention', 0, 1, Number.MAX_SAFE_INTEGER)
       : undefined,
+    lostAfterMs: duration(values['lost-after'], '--lost-after', DEFAULT_LOST_AFTER_MS),
     apiKey: env.AGENTOPS_API_KEY || undefined,
     quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
   };
@@ -143,6 +166,7 @@ export async function serve(argv: string[]): Promise<void> {
     dashboardDir,
     log,
     logRequests: !options.quiet,
+    lostAfterMs: options.lostAfterMs,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
 

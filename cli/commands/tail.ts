@@ -167,6 +167,10 @@ async function tailAll(client: HttpClient, output: Output, signal: AbortSignal):
       const change = JSON.parse(message.data) as RunChange;
       if (output.json) output.record(change);
       else if (change.kind === 'deleted') output.info(`${change.id}  deleted`);
+      else if (change.kind === 'worker') {
+        const { worker } = change;
+        output.info(`worker ${worker.name}  ${worker.state}  ${worker.running.length} running`);
+      }
       else {
         const { run } = change;
         output.info(
