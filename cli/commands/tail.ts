@@ -170,8 +170,7 @@ async function tailAll(client: HttpClient, output: Output, signal: AbortSignal):
       else if (change.kind === 'worker') {
         const { worker } = change;
         output.info(`worker ${worker.name}  ${worker.state}  ${worker.running.length} running`);
-      }
-      else {
+      } else {
         const { run } = change;
         output.info(
           `${run.id}  ${run.status.padEnd(9)}  ${String(run.eventCount).padStart(6)} events  ${quote(run.title)}`,
