@@ -36,6 +36,13 @@ export interface ExecOptions {
   note(text: string): void;
   onCreated?(run: Run): void;
   onSpawned?(pid: number | undefined): void;
+  /**
+   * When given, the caller owns SIGINT / SIGTERM / SIGHUP (a worker running many commands):
+   * aborting it with a signal's name stops the command as that signal would have.
+   */
+  stopSignal?: AbortSignal;
+  /** Whether our stdin is piped to the command; by default when it is not a terminal. */
+  forwardStdin?: boolean;
 }
 
 export type { ExecResult };
@@ -76,7 +83,7 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   // Spawn. The child sees pipes, not a terminal; unbuffered Python output keeps lines live.
   const env = { ...process.env };
   env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
+  const forwardStdin = options.forwardStdin ?? process.stdin.isTTY !== true;
   const group = new ProcessGroup(options.command, options.args, {
     env,
     stdin: forwardStdin ? 'pipe' : 'ignore',
@@ -102,7 +109,11 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
     group.terminate(graceMs);
   };
   const signalNames = Object.keys(OWN_SIGNALS) as OwnSignal[];
-  for (const name of signalNames) process.on(name, onSignal);
+  const { stopSignal } = options;
+  const onStop = (): void => onSignal(stopSignal!.reason as OwnSignal);
+  if (!stopSignal) for (const name of signalNames) process.on(name, onSignal);
+  else if (stopSignal.aborted) onStop();
+  else stopSignal.addEventListener('abort', onStop, { once: true });
 
   const control = new ControlChannel({
     client,
@@ -175,6 +186,7 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
     child.stderr?.destroy();
   }
   for (const name of signalNames) process.off(name, onSignal);
+  stopSignal?.removeEventListener('abort', onStop);
   process.off('exit', killOnExit);
   if (forwardStdin) {
     process.stdin.unpipe();

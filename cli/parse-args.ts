@@ -3,7 +3,7 @@
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
-export type OptionValue = string | number | boolean;
+export type OptionValue = string | number | boolean | string[];
 
 export interface OptionSpec {
   /** The key in the parsed result, e.g. `failAt`. */
@@ -21,6 +21,8 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** A string option that may be given again and again; its value is the list. */
+  multiple?: boolean;
 }
 
 export interface ParsedArgs {
@@ -92,7 +94,9 @@ export function parseArgs(
     // long option after the flag (`--steps --json`) means the value was left out.
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
-    options[spec.name] = convert(spec, raw, flag, command);
+    const value = convert(spec, raw, flag, command);
+    if (spec.multiple) options[spec.name] = [...((options[spec.name] as string[]) ?? []), raw];
+    else options[spec.name] = value;
   }
 
   for (const spec of specs) {

@@ -4,6 +4,7 @@ import { runDashboardUrl } from '../../shared/run-url.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import type { OptionSpec } from '../parse-args.ts';
 import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
@@ -21,6 +22,25 @@ import { redactSecrets } from '../redact-secrets.ts';
 import { runIdentity } from '../run-identity.ts';
 
 export const DEFAULT_GRACE_S = 5;
+
+/** Shared with `worker`, which runs each claimed run as exec would. */
+export const GRACE_OPTION: OptionSpec = {
+  name: 'grace',
+  flags: ['--grace'],
+  type: 'number',
+  valueName: 's',
+  min: 0,
+  max: 3600,
+  default: DEFAULT_GRACE_S,
+  description: 'On stop or Ctrl-C: seconds between SIGTERM and SIGKILL',
+};
+
+export const NO_REDACT_OPTION: OptionSpec = {
+  name: 'noRedact',
+  flags: ['--no-redact'],
+  type: 'boolean',
+  description: 'Send output as it is, secrets included (see Notes)',
+};
 
 export const execCommand: Command = {
   name: 'exec',
@@ -50,22 +70,8 @@ export const execCommand: Command = {
       default: 'text',
       description: 'How stdout is read: text, jsonl or claude (see Notes)',
     },
-    {
-      name: 'grace',
-      flags: ['--grace'],
-      type: 'number',
-      valueName: 's',
-      min: 0,
-      max: 3600,
-      default: DEFAULT_GRACE_S,
-      description: 'On stop or Ctrl-C: seconds between SIGTERM and SIGKILL',
-    },
-    {
-      name: 'noRedact',
-      flags: ['--no-redact'],
-      type: 'boolean',
-      description: 'Send output as it is, secrets included (see Notes)',
-    },
+    GRACE_OPTION,
+    NO_REDACT_OPTION,
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,

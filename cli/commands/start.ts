@@ -1,5 +1,7 @@
 // `agent-ops start`: create a run for a shell script or a CI job and print its id.
 import { randomUUID } from 'node:crypto';
+import { MAX_LEASE_S } from '../../shared/constants.ts';
+import { parseDurationMs } from '../../shared/parse-duration.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
 import type { Run } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
@@ -40,6 +42,14 @@ export const startCommand: Command = {
       valueName: 'runId',
       description: 'Run id (default run-<epoch ms>-<random>)',
     },
+    {
+      name: 'lease',
+      flags: ['--lease'],
+      type: 'string',
+      valueName: 'duration',
+      description:
+        'End the run as producer-lost after this long with no event (30m, 2h; each event extends it)',
+    },
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
@@ -47,6 +57,7 @@ export const startCommand: Command = {
   ],
   examples: [
     'RUN=$(agent-ops start --title "nightly build")',
+    'RUN=$(agent-ops start --title deploy --lease 30m)',
     `agent-ops start --title deploy --metadata '{"commit":"abc123"}' --json`,
   ],
 
@@ -59,11 +70,24 @@ export const startCommand: Command = {
     const identity = runIdentity(options, command, String(options.title));
     const { title, metadata } = identity;
     const id = identity.id ?? newRunId();
+    let lease: number | undefined;
+    if (options.lease !== undefined) {
+      try {
+        lease = parseDurationMs(String(options.lease), '--lease', 1000, MAX_LEASE_S * 1000) / 1000;
+      } catch (error) {
+        throw usageError((error as Error).message, command);
+      }
+    }
 
     const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
     const client = createClient(connection, output);
     try {
-      const created = await createRun(client, { id, title, ...(metadata ? { metadata } : {}) });
+      const created = await createRun(client, {
+        id,
+        title,
+        ...(metadata ? { metadata } : {}),
+        ...(lease === undefined ? {} : { lease: Math.round(lease) }),
+      });
       // Announce the run the way the runner does, so every run's history starts the same way.
       const started = await client.request('POST', `/api/runs/${encodeURIComponent(id)}/events`, {
         id: randomUUID(),

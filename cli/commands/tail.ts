@@ -100,7 +100,8 @@ async function getRun(client: HttpClient, runId: string, retryForMs?: number): P
   return response.body;
 }
 
-async function tailRun(
+/** Follows one run to its end, printing its events; resolves with the exit code of its status. */
+export async function tailRun(
   client: HttpClient,
   output: Output,
   runId: string,
