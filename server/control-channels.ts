@@ -61,7 +61,14 @@ export class ControlChannels {
     if (pending && run.control?.pending && pending.seq > lastSeenSeq) res.write(pending.message);
     // A producer that reconnects is no longer detached.
     const { detachedAt: _, ...control } = run.control ?? { producerAttached: true };
-    this.#store.setControl(runId, { ...control, producerAttached: true });
+    // The first attach is written at once: after a crash, the restarted server must know this run
+    // had a producer to lose (control state is otherwise only checkpointed).
+    if (run.control === undefined)
+      this.#store.updateRun(runId, (current) => ({
+        ...current,
+        control: { producerAttached: true },
+      }));
+    else this.#store.setControl(runId, { ...control, producerAttached: true });
     res.on('close', () => {
       channels.delete(res);
       if (channels.size > 0) return;
