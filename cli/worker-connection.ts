@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { backoffDelayMs } from './backoff-delay.ts';
 import { CliError } from './cli-error.ts';
 import { refused } from './event-sender.ts';
-import { STREAM_IDLE_MS } from './follow-stream.ts';
+import { STREAM_SILENCE_LIMIT_MS } from '../shared/constants.ts';
 import { networkReason, type HttpClient } from './http-client.ts';
 
 export interface WorkerConnectionOptions {
@@ -89,7 +89,7 @@ function readClaims(
     // Heartbeats come every 15 s; three missed mean the connection is dead.
     const watch = (): void => {
       clearTimeout(idle);
-      idle = setTimeout(() => finish('no heartbeat from the server'), STREAM_IDLE_MS);
+      idle = setTimeout(() => finish('no heartbeat from the server'), STREAM_SILENCE_LIMIT_MS);
     };
     watch();
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,28 +1,37 @@
-// Durations as people write them on a command line: `300ms`, `60s`, `30m`, `2h`, `1d`; a bare
-// number is seconds.
-import { invalid } from './errors.ts';
-import { quote } from './validate.ts';
+// Durations as people write them: `250ms`, `5s`, `2m`, `1h`, `1.5s`. A bare number is in the unit
+// the option has always taken, so `--interval 250` and `--retry-for 60` keep their meaning.
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+/** Milliseconds per accepted unit, in the order error messages list them. */
+export const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
-/** Milliseconds, within [minMs, maxMs]; the message names `name` and quotes the input. */
-export function parseDurationMs(text: string, name: string, minMs: number, maxMs: number): number {
-  const match = DURATION.exec(text.trim());
-  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
-    throw invalid(
-      `${name} must be a duration like 300ms, 60s, 30m, 2h or 1d, from ${formatDuration(minMs)} to ${formatDuration(maxMs)}; got ${quote(text)}`,
-    );
-  }
-  return ms;
+export type DurationUnit = keyof typeof DURATION_UNITS;
+
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i;
+
+/**
+ * Milliseconds (rounded to whole ones), or undefined when `text` is not a duration: an unknown
+ * unit, a sign, or no number at all.
+ */
+export function parseDuration(text: string, bareUnit: DurationUnit): number | undefined {
+  const match = DURATION_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const unit = (match[2]!.toLowerCase() || bareUnit) as string;
+  if (!Object.hasOwn(DURATION_UNITS, unit)) return undefined;
+  return Math.round(Number(match[1]) * DURATION_UNITS[unit as DurationUnit]);
 }
 
-/** The shortest exact spelling: 60000 → "60s", 1800000 → "30m". */
+/** `250ms`, `5s`, `2m`, `1h`, `1.5s`: the shortest exact spelling of a duration, for help texts. */
 export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    const size = UNIT_MS[unit]!;
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit];
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
+  if (ms >= 1000 && ms % 100 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/** What a duration may look like, for an error message. */
+export function durationFormatHint(bareUnit: DurationUnit): string {
+  const units = Object.keys(DURATION_UNITS).join(', ');
+  return `a duration like 250ms, 5s, 2m or 1h (units ${units}; a bare number is in ${bareUnit})`;
 }

@@ -115,7 +115,7 @@ test('lost producers', async (t) => {
     assert.equal(JSON.parse(result.stdout).lease.seconds, 1800);
     const bad = await runCli(['start', '--server', quick.url, '--lease', 'soon']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--lease must be a duration like 300ms, 60s, 30m, 2h or 1d/);
+    assert.match(bad.stderr, /--lease must be a duration like 250ms, 5s, 2m or 1h/);
   });
 
   const producers: Array<[string, (id: string) => string[]]> = [

@@ -12,17 +12,17 @@ import {
   HELP_OPTION,
   JSON_OPTION,
   METADATA_OPTION,
-  connectionFrom,
+  RUN_ID_OPTION,
 } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { newRunId } from '../new-run-id.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
 import { createOutput } from '../output.ts';
 import { parseJsonOption } from '../parse-json-option.ts';
 import { runIdentity } from '../run-identity.ts';
 import { createRun } from '../simulated-run.ts';
+import { withClient } from '../with-client.ts';
 import { tailRun } from './tail.ts';
 
 /** --param k=v values and --input merged; --param wins, and its values are strings. */
@@ -68,13 +68,7 @@ export const enqueueCommand: Command = {
       valueName: 'text',
       description: 'Run title (default: the task name)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'maxAttempts',
       flags: ['--max-attempts', '--maxAttempts'],
@@ -106,27 +100,21 @@ export const enqueueCommand: Command = {
     'task nobody offers yet is queued anyway, and said so on stderr.',
   ],
 
-  async run(args) {
-    const command = 'enqueue';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    if (positionals.length === 0)
-      throw usageError('missing the task: agent-ops enqueue <task> [options]', command);
-    if (positionals.length > 1)
-      throw usageError(`unexpected argument ${quote(positionals[1])}`, command);
-    let task: string;
-    try {
-      task = validateTaskName(positionals[0], 'the task');
-    } catch (error) {
-      throw usageError((error as Error).message, command);
-    }
-    const input = taskInput(options, command);
-    const identity = runIdentity(options, command, String(options.title ?? task));
-    const id = identity.id ?? newRunId();
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
+  run: (args) =>
+    withClient(args, { command: 'enqueue', maxPositionals: 1 }, async (context) => {
+      const { options, positionals, client, output } = context;
+      const command = 'enqueue';
+      if (positionals.length === 0)
+        throw usageError('missing the task: agent-ops enqueue <task> [options]', command);
+      let task: string;
+      try {
+        task = validateTaskName(positionals[0], 'the task');
+      } catch (error) {
+        throw usageError((error as Error).message, command);
+      }
+      const input = taskInput(options, command);
+      const identity = runIdentity(options, command, String(options.title ?? task));
+      const id = identity.id ?? newRunId();
       const run = await createRun(client, {
         id,
         title: identity.title,
@@ -151,21 +139,14 @@ export const enqueueCommand: Command = {
       if (options.wait !== true) return EXIT.ok;
       const interrupt = listenForInterrupt();
       try {
-        const code = await tailRun(
-          client,
-          createOutput({ json: false, noColor: options.noColor === true, env: {} }),
-          id,
-          0,
-          interrupt.signal,
-        );
+        // The run's events go to stderr: stdout holds the id (or the JSON document) alone.
+        const events = createOutput({ json: true, noColor: options.noColor === true });
+        const code = await tailRun(client, events, id, 0, interrupt.signal);
         if (interrupt.signal.aborted)
           return SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal];
         return code;
       } finally {
         interrupt.dispose();
       }
-    } finally {
-      client.close();
-    }
-  },
+    }),
 };

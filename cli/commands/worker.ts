@@ -136,7 +136,7 @@ export const workerCommand: Command = {
       output,
       log,
       stop: interrupt.signal,
-      graceMs: Number(options.grace) * 1000,
+      graceMs: Number(options.grace),
       redact: options.noRedact !== true,
       worker: name,
     };

@@ -1,15 +1,12 @@
 // `agent-ops workers`: who is online, the tasks each offers, and what each is running.
 import type { WorkerInfo } from '../../shared/types.ts';
-import { quote } from '../../shared/validate.ts';
-import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatAge } from '../format-age.ts';
 import { formatTable } from '../format-table.ts';
-import { createOutput } from '../output.ts';
+import { withClient } from '../with-client.ts';
 
 export const workersCommand: Command = {
   name: 'workers',
@@ -18,17 +15,8 @@ export const workersCommand: Command = {
   options: [JSON_OPTION, ...CONNECTION_OPTIONS, HELP_OPTION],
   examples: ['agent-ops workers', 'agent-ops workers --json'],
 
-  async run(args) {
-    const command = 'workers';
-    const connection = connectionFrom(args, command);
-    if (args.positionals.length > 0)
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    const output = createOutput({
-      json: args.options.json === true,
-      noColor: args.options.noColor === true,
-    });
-    const client = createClient(connection, output);
-    try {
+  run: (args) =>
+    withClient(args, { command: 'workers', maxPositionals: 0 }, async ({ client, output }) => {
       const response = await client.request<WorkerInfo[]>('GET', '/api/workers', undefined, {
         retryForMs: Math.min(5_000, client.retryForMs),
       });
@@ -53,8 +41,5 @@ export const workersCommand: Command = {
       ]);
       output.info(formatTable(['NAME', 'STATE', 'RUNNING', 'TASKS', 'SINCE', 'RUNS'], rows));
       return EXIT.ok;
-    } finally {
-      client.close();
-    }
-  },
+    }),
 };
