@@ -1,11 +1,11 @@
 // A worker's task: the command line its operator wrote (`claude -p {prompt} --verbose`), split
 // into words the way a shell would split plain words and quotes, but never run by a shell. Each
 // `{param}` is filled from a run's input; a word stays one argument whatever its value holds.
-import { PARAM_NAME_PATTERN } from '../shared/constants.ts';
 import type { TaskInput } from '../shared/types.ts';
 import { quote } from '../shared/validate.ts';
 
-const PLACEHOLDER = /\{([^{}]*)\}/g;
+/** `{name}` with a parameter's name; any other brace is the command's own (`() => {}`). */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g;
 
 export class TaskInputError extends Error {
   constructor(message: string) {
@@ -52,15 +52,10 @@ export function parseTaskCommand(line: string): TaskCommand {
   if (words.length === 0) throw new Error(`the command is empty; got ${quote(line)}`);
   const params: string[] = [];
   for (const word of words) {
-    for (const [, name] of word.matchAll(PLACEHOLDER)) {
-      if (!PARAM_NAME_PATTERN.test(name!))
-        throw new Error(
-          `{${name}} is not a parameter name (letters, digits, _; not starting with a digit)`,
-        );
+    for (const [, name] of word.matchAll(PLACEHOLDER))
       if (!params.includes(name!)) params.push(name!);
-    }
   }
-  if (/\{[^{}]*\}/.test(words[0]!))
+  if (words[0]!.match(PLACEHOLDER))
     throw new Error(`the program itself cannot be a parameter; got ${quote(words[0])}`);
   return { words, params };
 }

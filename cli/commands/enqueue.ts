@@ -140,7 +140,8 @@ export const enqueueCommand: Command = {
       const interrupt = listenForInterrupt();
       try {
         // The run's events go to stderr: stdout holds the id (or the JSON document) alone.
-        const events = createOutput({ json: true, noColor: options.noColor === true });
+        const human = createOutput({ json: false, noColor: options.noColor === true });
+        const events = { ...human, info: human.note };
         const code = await tailRun(client, events, id, 0, interrupt.signal);
         if (interrupt.signal.aborted)
           return SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal];
