@@ -90,7 +90,9 @@ export const compareCommand: Command = {
       const { positionals, client, output } = context;
       const runA = checkRunId(positionals[0], 'compare', '<runA>');
       const runB = checkRunId(positionals[1], 'compare', '<runB>');
-      const rules = (args.lists.failIf ?? []).map((text) => parseFailRule(text));
+      const rules = ((args.options.failIf as string[] | undefined) ?? []).map((text) =>
+        parseFailRule(text),
+      );
       const [a, b] = await Promise.all([loadRun(client, runA), loadRun(client, runB)]);
       const comparison = compareRuns(a, b);
       const outcomes = rules.map((rule) => judge(rule, comparison));
