@@ -9,6 +9,7 @@ import { EventSender, refused } from './event-sender.ts';
 import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
 import { agentSpanEnd, agentSpanStart, simulatedStep } from './simulated-step.ts';
+import { StepBoundary } from './step-boundary.ts';
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -77,10 +78,12 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
 
   // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
   const stopped = new AbortController();
-  const control = simulatedControl(client, sender, stopped, options.onControl);
+  const boundary = new StepBoundary();
+  const control = simulatedControl(client, sender, stopped, boundary, options.onControl);
   let outcome: StepsOutcome;
   try {
-    outcome = await runSteps(options, sender, control, AbortSignal.any([signal, stopped.signal]));
+    const stopSignal = AbortSignal.any([signal, stopped.signal]);
+    outcome = await runSteps(options, sender, control, boundary, stopSignal);
   } finally {
     // No request is carried out once the run's last event is on its way.
     await control.close();
@@ -134,13 +137,15 @@ function simulatedControl(
   client: HttpClient,
   sender: EventSender,
   stopped: AbortController,
+  boundary: StepBoundary,
   onControl: ((what: string) => void) | undefined,
 ): ControlChannel {
   return new ControlChannel({
     client,
     sender,
     handlers: {
-      pause: () => {
+      pause: async () => {
+        await boundary.reached();
         onControl?.('paused on request; waiting for resume before the next step');
         return true;
       },
@@ -168,6 +173,7 @@ async function runSteps(
   options: SimulatedRunOptions,
   sender: EventSender,
   control: ControlChannel,
+  boundary: StepBoundary,
   stopSignal: AbortSignal,
 ): Promise<StepsOutcome> {
   const { steps, intervalMs, failAt, seed, signal } = options;
@@ -187,6 +193,7 @@ async function runSteps(
       return { stepsDone, errorMessage };
     }
     const plan = simulatedStep(step, steps, random);
+    boundary.begin();
     const events = [...plan.opening];
     for (const event of plan.opening) sender.emit(event);
     // The step's call lasts part of its interval, so its span fits inside the step and the run.
@@ -198,6 +205,7 @@ async function runSteps(
       events.push(event);
       sender.emit(event);
     }
+    boundary.end();
     stepsDone = step;
     options.onStep?.(step, events);
     if (step === steps || aborted) break;
