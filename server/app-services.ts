@@ -1,4 +1,5 @@
 // What route modules work over; create-app.ts builds it once.
+import type { Approvals } from './approvals.ts';
 import type { ControlChannels } from './control-channels.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
@@ -7,4 +8,5 @@ export interface AppServices {
   store: Store;
   hub: StreamHub;
   control: ControlChannels;
+  approvals: Approvals;
 }

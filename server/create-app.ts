@@ -2,12 +2,16 @@
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from './app-services.ts';
+import { Approvals } from './approvals.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
+import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { controlRoutes } from './routes/control.ts';
+import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -40,15 +44,20 @@ export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
+  const approvals = new Approvals(store);
   store.listen(hub);
-  const services: AppServices = { store, hub, control };
+  store.listen(approvals);
+  store.listen(new ControlMessages(store, control));
+  const services: AppServices = { store, hub, control, approvals };
 
   const router = new Router()
     .add(healthRoutes(services))
     .add(runRoutes(services))
     .add(eventRoutes(services))
     .add(streamRoutes(services))
-    .add(controlRoutes(services));
+    .add(controlRoutes(services))
+    .add(approvalRoutes(services))
+    .add(directiveRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -83,6 +92,7 @@ export function createApp(options: AppOptions): App {
     },
     close() {
       hub.closeAll();
+      approvals.close();
     },
   };
 }

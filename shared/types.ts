@@ -1,3 +1,4 @@
+import type { PendingApproval } from './approvals.ts';
 import type { FSYNC_MODES, LEVELS, RUN_STATUSES } from './constants.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -10,6 +11,10 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** Approvals waiting for a decision, oldest first. */
+  approvals?: PendingApproval[];
+  /** The seq of the newest decision or directive, so a reconnecting producer is sent what it missed. */
+  lastMessageSeq?: number;
 }
 
 export interface Run {
