@@ -1,12 +1,17 @@
 // Every subcommand, in the order the help lists them. `serve` lives in the server bundle and is
 // dispatched by main.ts before any of these load.
 import type { Command } from './command.ts';
+import { approvalsCommand } from './commands/approvals.ts';
+import { askCommand } from './commands/ask.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
+import { approveCommand, denyCommand } from './commands/decide.ts';
 import { execCommand } from './commands/exec.ts';
 import { emitCommand } from './commands/emit.ts';
 import { finishCommand } from './commands/finish.ts';
+import { hookCommand } from './commands/hook.ts';
 import { lsCommand } from './commands/ls.ts';
 import { runCommand } from './commands/run.ts';
+import { sayCommand } from './commands/say.ts';
 import { startCommand } from './commands/start.ts';
 import { tailCommand } from './commands/tail.ts';
 
@@ -21,6 +26,12 @@ export const COMMANDS: readonly Command[] = [
   pauseCommand,
   resumeCommand,
   stopCommand,
+  askCommand,
+  approveCommand,
+  denyCommand,
+  approvalsCommand,
+  sayCommand,
+  hookCommand,
 ];
 
 /** For the Commands list of the top-level help. */

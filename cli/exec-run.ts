@@ -29,6 +29,10 @@ export interface ExecOptions {
   graceMs: number;
   redact: boolean;
   metadata: JsonObject | undefined;
+  /** `directives`: the command's stdin carries directives, one per line; `pass`: ours. */
+  stdin?: ExecStdin;
+  /** Passed on in AGENTOPS_API_KEY, so a hook inside the command can reach the server. */
+  apiKey?: string | undefined;
   /** Where the command's stdout goes (stderr under --json). */
   stdout: Writable;
   stderr: Writable;
@@ -39,6 +43,14 @@ export interface ExecOptions {
 }
 
 export type { ExecResult };
+
+export const EXEC_STDIN_MODES = ['pass', 'directives'] as const;
+export type ExecStdin = (typeof EXEC_STDIN_MODES)[number];
+
+/** A directive as the one line the command reads: its own line breaks become spaces. */
+export function directiveLine(text: string): string {
+  return `${text.replace(/\r?\n|\r/g, ' ')}\n`;
+}
 
 export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const { client, runId, format, graceMs } = options;
@@ -54,6 +66,8 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
       cwd: process.cwd(),
       format,
       environment: 'exec',
+      // The run view says whether a directive can reach the command.
+      directives: options.stdin === 'directives' ? 'stdin' : 'none',
     },
   });
   options.onCreated?.(run);
@@ -74,12 +88,20 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const post = (event: EventInput): void => output.post(event);
 
   // Spawn. The child sees pipes, not a terminal; unbuffered Python output keeps lines live.
-  const env = { ...process.env };
+  // The run and the server are named in its environment, for hooks it runs
+  // (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AGENTOPS_RUN_ID: runId,
+    AGENTOPS_SERVER: client.baseUrl,
+  };
+  if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
   env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
+  const directivesIn = options.stdin === 'directives';
+  const forwardStdin = !directivesIn && process.stdin.isTTY !== true;
   const group = new ProcessGroup(options.command, options.args, {
     env,
-    stdin: forwardStdin ? 'pipe' : 'ignore',
+    stdin: forwardStdin || directivesIn ? 'pipe' : 'ignore',
   });
   const { child } = group;
   // No child outlives exec on any exit we can catch.
@@ -127,13 +149,25 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
         );
         group.terminate(graceMs);
       },
+      directive: ({ text }) => {
+        if (directivesIn && child.stdin?.writable) {
+          child.stdin.write(directiveLine(text));
+          return true;
+        }
+        options.note(
+          `agent-ops: a directive arrived, but the command does not read directives (exec --stdin directives): ${text}`,
+        );
+        return false;
+      },
     },
+    afterSeq: run.lastSeq,
     onLost: (error) =>
       options.note(
         `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
       ),
   });
 
+  if (directivesIn) child.stdin?.on('error', () => {}); // a command that exits stops reading
   if (forwardStdin && child.stdin) {
     child.stdin.on('error', () => {}); // a command that does not read its input is fine
     process.stdin.pipe(child.stdin);

@@ -2,6 +2,7 @@
 // stream its steps, end it completed, in error at --failAt, or stopped by a signal. While it runs
 // it holds the run's control channel: a pause holds the next step until resumed, a stop ends it.
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import { APPROVAL_REQUESTED } from '../shared/approvals.ts';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
@@ -20,6 +21,8 @@ export interface SimulatedRunOptions {
   steps: number;
   intervalMs: number;
   failAt: number | undefined;
+  /** Ask for approval before this step; a denial fails the run there. */
+  approveAt?: number | undefined;
   seed: number;
   /** Aborted with the signal's name (`SIGINT`, `SIGTERM`) to stop the run. */
   signal: AbortSignal;
@@ -56,6 +59,36 @@ export async function createRun(client: HttpClient, body: object): Promise<Run> 
   return response.body;
 }
 
+/** Asks before `step` and waits; resolves with why the run must end, or undefined to go on. */
+async function askToGoOn(
+  step: number,
+  steps: number,
+  sender: EventSender,
+  control: ControlChannel,
+  signal: AbortSignal,
+  onControl: ((what: string) => void) | undefined,
+): Promise<string | undefined> {
+  const approvalId = `step-${step}`;
+  sender.emit({
+    id: `${sender.runId}-approval-${step}`,
+    type: APPROVAL_REQUESTED,
+    payload: {
+      approvalId,
+      title: `Go on with step ${step} of ${steps}?`,
+      detail: `The simulated agent waits before step ${step} until someone approves or denies.`,
+      toolName: 'RunCommand',
+      args: { command: `make deploy STEP=${step}` },
+    },
+  });
+  onControl?.(`waiting for approval ${approvalId} (agent-ops approve ${sender.runId})`);
+  const decision = await control.decision(approvalId, signal);
+  if (signal.aborted) return undefined;
+  if (decision === undefined) return `No decision on step ${step}: the control channel was lost`;
+  const note = decision.note === undefined ? '' : `: ${decision.note}`;
+  onControl?.(`${decision.decision === 'approve' ? 'approved' : 'denied'}${note}`);
+  return decision.decision === 'approve' ? undefined : `Denied at step ${step}${note}`;
+}
+
 export async function simulateRun(options: SimulatedRunOptions): Promise<SimulatedRunResult> {
   const { client, runId, steps, intervalMs, failAt, seed, signal } = options;
   const startedAt = performance.now();
@@ -66,6 +99,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   const sender = new EventSender(client, runId);
   const config: Record<string, number> = { steps, interval: intervalMs, seed };
   if (failAt !== undefined) config.failAt = failAt;
+  if (options.approveAt !== undefined) config.approveAt = options.approveAt;
   sender.emit({ type: 'run.started', payload: { message: 'Agent run initialized', config } });
   sender.patch({
     metadata: {
@@ -96,7 +130,12 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
         options.onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
         stopped.abort();
       },
+      directive: ({ text }) => {
+        options.onControl?.(`directive: ${text}`);
+        return true;
+      },
     },
+    afterSeq: run.lastSeq,
     onLost: (error) => options.onControl?.(`control channel lost: ${error.message}`),
   });
 
@@ -109,6 +148,17 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
       await control.untilResumed(signal);
       if (stopSignal.aborted) break;
       await options.beforeStep?.(step);
+      if (step === options.approveAt) {
+        const denial = await askToGoOn(step, steps, sender, control, stopSignal, options.onControl);
+        if (stopSignal.aborted) break;
+        if (denial !== undefined) {
+          status = 'error';
+          errorMessage = denial;
+          sender.emit({ type: 'run.error', level: 'error', payload: { message: denial, step } });
+          sender.patch({ status: 'error', errorMessage });
+          break;
+        }
+      }
       if (step === failAt) {
         status = 'error';
         errorMessage = `Simulated failure at step ${step}`;

@@ -18,6 +18,11 @@ const STATUS_BY_TYPE: Record<string, RunStatus> = {
   'run.resumed': 'running',
 };
 
+/** The event types that end a run: its status becomes terminal. */
+export const ENDING_TYPES: ReadonlySet<string> = new Set(
+  Object.keys(STATUS_BY_TYPE).filter((type) => isTerminal(STATUS_BY_TYPE[type]!)),
+);
+
 const CONFIRMS: Record<ControlAction, string> = {
   pause: 'run.paused',
   resume: 'run.resumed',

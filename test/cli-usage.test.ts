@@ -63,7 +63,7 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   {
     args: ['deploy'],
     message:
-      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, serve, help',
+      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, ask, approve, deny, approvals, say, hook, serve, help',
   },
   { args: ['start', 'extra'], message: 'unexpected argument "extra"', help: 'start' },
   {
@@ -120,7 +120,7 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   {
     args: ['help', 'nope'],
     message:
-      'unknown command "nope"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, serve, help',
+      'unknown command "nope"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, ask, approve, deny, approvals, say, hook, serve, help',
   },
 ];
 

@@ -13,7 +13,7 @@ import {
 } from '../common-options.ts';
 import { createClient } from '../create-client.ts';
 import { commandLine } from '../command-line.ts';
-import { execRun } from '../exec-run.ts';
+import { EXEC_STDIN_MODES, execRun, type ExecStdin } from '../exec-run.ts';
 import { EXEC_FORMATS, type ExecFormat } from '../output-events.ts';
 import { newRunId } from '../new-run-id.ts';
 import { createOutput } from '../output.ts';
@@ -61,6 +61,15 @@ export const execCommand: Command = {
       description: 'On stop or Ctrl-C: seconds between SIGTERM and SIGKILL',
     },
     {
+      name: 'stdin',
+      flags: ['--stdin'],
+      type: 'string',
+      valueName: 'mode',
+      choices: EXEC_STDIN_MODES,
+      default: 'pass',
+      description: 'pass: our stdin goes to the command; directives: each directive, one line',
+    },
+    {
       name: 'noRedact',
       flags: ['--no-redact'],
       type: 'boolean',
@@ -76,6 +85,7 @@ export const execCommand: Command = {
     'agent-ops exec --title "nightly eval" -- python eval.py --limit 100',
     'agent-ops exec --format jsonl -- node my-agent.js',
     'agent-ops exec --format claude -- claude -p "fix the failing test" --output-format stream-json --verbose',
+    'agent-ops exec --stdin directives -- python agent.py',
   ],
   notes: [
     'The command runs without a shell, in its own process group, and sees pipes, not a terminal:',
@@ -86,6 +96,11 @@ export const execCommand: Command = {
     'AKIA…) become [REDACTED] unless --no-redact; the terminal always sees the real output.',
     '--format jsonl posts stdout lines that are JSON objects with a "type" as those events;',
     "--format claude reads Claude Code's stream-json: tool calls, results, cost and tokens.",
+    'The command finds its run in AGENTOPS_RUN_ID (and the server in AGENTOPS_SERVER,',
+    'AGENTOPS_API_KEY): with Claude Code, `agent-ops hook claude-pre-tool-use` in its PreToolUse',
+    'hook turns tool calls into approvals in the dashboard (README, "Approvals"). --stdin',
+    'directives writes each directive (`agent-ops say`, the dashboard) as one line to its stdin',
+    'and confirms it; otherwise directives are recorded only.',
     'Pause sends SIGSTOP to the group, resume SIGCONT;',
     "stop and Ctrl-C send SIGTERM, then SIGKILL after --grace. Exit code: the command's own",
     '(128 + n when signal n killed it), or 3 server unreachable, 4 stopped from the dashboard',
@@ -128,6 +143,8 @@ export const execCommand: Command = {
         args: programArgs,
         format: options.format as ExecFormat,
         graceMs: Number(options.grace) * 1000,
+        stdin: options.stdin as ExecStdin,
+        apiKey: connection.apiKey,
         redact,
         metadata,
         stdout: json ? process.stderr : process.stdout,
