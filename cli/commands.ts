@@ -1,5 +1,4 @@
-// Every subcommand, in the order the help lists them. `serve` lives in the server bundle and is
-// dispatched by main.ts before any of these load.
+// Every subcommand, in the order the help lists them.
 import type { Command } from './command.ts';
 import { approvalsCommand } from './commands/approvals.ts';
 import { askCommand } from './commands/ask.ts';
@@ -12,6 +11,7 @@ import { hookCommand } from './commands/hook.ts';
 import { lsCommand } from './commands/ls.ts';
 import { runCommand } from './commands/run.ts';
 import { sayCommand } from './commands/say.ts';
+import { serveCommand } from './commands/serve.ts';
 import { startCommand } from './commands/start.ts';
 import { tailCommand } from './commands/tail.ts';
 
@@ -32,11 +32,11 @@ export const COMMANDS: readonly Command[] = [
   approvalsCommand,
   sayCommand,
   hookCommand,
+  serveCommand,
 ];
 
 /** For the Commands list of the top-level help. */
 export const COMMAND_SUMMARIES = [
   ...COMMANDS.map(({ name, summary }) => ({ name, summary })),
-  { name: 'serve', summary: 'Start the ingest server and dashboard (agent-ops serve --help)' },
   { name: 'help', summary: 'Show help for a command: agent-ops help <command>' },
 ];
