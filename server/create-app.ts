@@ -7,6 +7,7 @@ import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
 import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -27,6 +28,10 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** `serve --notify`: where to POST, and the shortest completed run worth a message. */
+  notify?: Omit<NotifierOptions, 'baseUrl'>;
+  /** The server's own address once it listens, for links in notifications. */
+  baseUrl?(): string | undefined;
 }
 
 export interface App {
@@ -48,7 +53,12 @@ export function createApp(options: AppOptions): App {
   store.listen(hub);
   store.listen(approvals);
   store.listen(new ControlMessages(store, control));
-  const services: AppServices = { store, hub, control, approvals };
+  const notifier =
+    options.notify && options.notify.urls.length > 0
+      ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
+      : undefined;
+  if (notifier) store.listen(notifier);
+  const services: AppServices = { store, hub, control, approvals, notifier };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -93,6 +103,7 @@ export function createApp(options: AppOptions): App {
     close() {
       hub.closeAll();
       approvals.close();
+      notifier?.close();
     },
   };
 }

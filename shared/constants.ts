@@ -46,3 +46,6 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
 export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];
+
+/** `serve --notify`: a completed run is announced when it ran at least this long. */
+export const DEFAULT_NOTIFY_MIN_DURATION_MS = 60_000;

@@ -74,6 +74,10 @@ export interface RunPatch {
 
 /** What `agent-ops serve` hands the server once its command line is parsed. */
 export interface ServeOptions {
+  /** Webhook URLs told of approvals requested and runs that failed or finished long. */
+  notify?: string[];
+  /** A completed run is announced when it ran at least this long. */
+  notifyMinDurationMs?: number;
   port: number;
   host: string;
   /** Absolute. */
@@ -99,6 +103,20 @@ export interface BatchResponse {
 
 export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };
 
+/** One `serve --notify` target as /health reports it. */
+export interface NotifyTargetStats {
+  /** The target's origin; its path is left out, since webhook paths are secrets. */
+  target: string;
+  sent: number;
+  /** Messages given up on after every retry. */
+  failed: number;
+  /** Messages dropped because the queue was full. */
+  dropped: number;
+  pending: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
 export interface Health {
   status: 'ok' | 'degraded';
   reason?: string;
@@ -114,4 +132,6 @@ export interface Health {
     missingEvents: number;
   };
   streams: { subscribers: number; maxBufferedBytes: number };
+  /** With `serve --notify`: each target's deliveries, failures included. */
+  notify?: NotifyTargetStats[];
 }
