@@ -9,6 +9,7 @@ import {
   type ApprovalDecision,
 } from '../shared/approvals.ts';
 import { ENDING_TYPES } from '../shared/run-effects.ts';
+import { runApiPath } from '../shared/run-url.ts';
 import type { AgentEvent, JsonObject, Run } from '../shared/types.ts';
 import { isTerminal, quote } from '../shared/validate.ts';
 import { CliError } from './cli-error.ts';
@@ -41,7 +42,7 @@ export async function requestApproval(
   /** Told once the request is recorded. */
   onRequested?: (event: AgentEvent) => void,
 ): Promise<ApprovalOutcome | undefined> {
-  const path = `/api/runs/${encodeURIComponent(runId)}`;
+  const path = runApiPath(runId);
   // Posting an event to an unknown run would create it: look first.
   const found = await client.request<Run>('GET', path);
   if (found.status === 404) throw runNotFound(client.baseUrl, runId);

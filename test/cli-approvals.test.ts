@@ -182,7 +182,7 @@ test('approvals (CLI)', async (t) => {
       [['ask', 'r1'], /missing the question/],
       [
         ['ask', 'r1', 'Go?', '--timeout', 'soon'],
-        /--timeout must be a duration like 90s, 10m or 1h/,
+        /--timeout must be a duration like 250ms, 5s, 2m or 1h/,
       ],
       [['ask', 'r1', 'Go?', '--on-timeout', 'maybe'], /--on-timeout must be one of approve, deny/],
       [['ask', 'r1', 'Go?', '--id', 'a/b'], /--id must be/],

@@ -1,17 +1,18 @@
 // `agent-ops approvals`: what waits for a decision, across runs, newest first.
 import type { ListedApproval } from '../../shared/approvals.ts';
-import { quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
-import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatAge } from '../format-age.ts';
 import { formatTable } from '../format-table.ts';
-import { createOutput } from '../output.ts';
+import type { Output } from '../output.ts';
 import { runNotFound } from '../run-not-found.ts';
+import { withClient } from '../with-client.ts';
+
+/** Listing is a first contact: a server that is simply not there fails within this. */
+const LISTING_RETRY_MS = 5_000;
 
 /** "in 4m", "in 12s": how long until an ISO time. */
 function formatLeft(iso: string | undefined, now = Date.now()): string {
@@ -40,50 +41,46 @@ export const approvalsCommand: Command = {
   ],
   examples: ['agent-ops approvals', 'agent-ops approvals --run "$RUN" --json'],
 
-  async run(args) {
-    const command = 'approvals';
-    const connection = connectionFrom(args, command);
-    const { options } = args;
-    if (args.positionals.length > 0)
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    const runId =
-      options.run === undefined ? undefined : checkRunId(String(options.run), command, '--run');
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
-      const path =
-        runId === undefined
-          ? '/api/approvals'
-          : `/api/approvals?runId=${encodeURIComponent(runId)}`;
-      const response = await client.request<ListedApproval[]>('GET', path, undefined, {
-        retryForMs: Math.min(5_000, client.retryForMs),
-      });
-      if (response.status === 404 && runId !== undefined) throw runNotFound(client.baseUrl, runId);
-      if (response.status !== 200) throw refused(`GET ${path}`, response);
-      const pending = response.body;
-      if (output.json) {
-        output.result(pending);
+  run: (args) =>
+    withClient(
+      args,
+      { command: 'approvals', maxPositionals: 0 },
+      async ({ options, output, client }) => {
+        const runId =
+          options.run === undefined
+            ? undefined
+            : checkRunId(String(options.run), 'approvals', '--run');
+        const path =
+          runId === undefined
+            ? '/api/approvals'
+            : `/api/approvals?runId=${encodeURIComponent(runId)}`;
+        // A listing is a first contact: a server that is not there fails fast.
+        const response = await client.request<ListedApproval[]>('GET', path, undefined, {
+          retryForMs: Math.min(LISTING_RETRY_MS, client.retryForMs),
+        });
+        if (response.status === 404 && runId !== undefined)
+          throw runNotFound(client.baseUrl, runId);
+        if (response.status !== 200) throw refused(`GET ${path}`, response);
+        const pending = response.body;
+        if (output.json) output.result(pending);
+        else if (pending.length === 0) output.info('no pending approvals');
+        else printTable(output, pending);
         return EXIT.ok;
-      }
-      if (pending.length === 0) {
-        output.info('no pending approvals');
-        return EXIT.ok;
-      }
-      const rows = pending.map((item) => [
-        item.runId,
-        item.approvalId,
-        formatAge(item.requestedAt),
-        item.onTimeout === undefined ? '-' : `${item.onTimeout} ${formatLeft(item.expiresAt)}`,
-        item.toolName ?? '-',
-        item.title,
-      ]);
-      const table = formatTable(['RUN', 'APPROVAL', 'ASKED', 'TIMEOUT', 'TOOL', 'TITLE'], rows);
-      const [header, ...lines] = table.split('\n');
-      output.info(output.paint('bold', header!));
-      for (const line of lines) output.info(line);
-      return EXIT.ok;
-    } finally {
-      client.close();
-    }
-  },
+      },
+    ),
 };
+
+function printTable(output: Output, pending: readonly ListedApproval[]): void {
+  const rows = pending.map((item) => [
+    item.runId,
+    item.approvalId,
+    formatAge(item.requestedAt),
+    item.onTimeout === undefined ? '-' : `${item.onTimeout} ${formatLeft(item.expiresAt)}`,
+    item.toolName ?? '-',
+    item.title,
+  ]);
+  const table = formatTable(['RUN', 'APPROVAL', 'ASKED', 'TIMEOUT', 'TOOL', 'TITLE'], rows);
+  const [header, ...lines] = table.split('\n');
+  output.info(output.paint('bold', header!));
+  for (const line of lines) output.info(line);
+}

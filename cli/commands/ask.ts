@@ -8,19 +8,18 @@ import {
   type ApprovalDecision,
 } from '../../shared/approvals.ts';
 import { MAX_TITLE_LENGTH } from '../../shared/constants.ts';
-import { runDashboardUrl } from '../../shared/run-url.ts';
+import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
 import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { createOutput } from '../output.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { parseJsonOption } from '../parse-json-option.ts';
 import { requestApproval, type ApprovalRequest } from '../request-approval.ts';
 import { APPROVAL_TIMEOUT_OPTIONS, timeoutSeconds } from '../timeout-option.ts';
+import { withClient } from '../with-client.ts';
 
 /** How long an interrupted ask tries to withdraw its request before it exits anyway. */
 const WITHDRAW_RETRY_MS = 2_000;
@@ -74,92 +73,89 @@ export const askCommand: Command = {
     'request (denied by "ask") and exits 130.',
   ],
 
-  async run(args) {
-    const command = 'ask';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const runId = checkRunId(positionals[0], command);
-    const title = positionals[1];
-    if (title === undefined || title.trim() === '')
-      throw usageError('missing the question: agent-ops ask <runId> "<question>"', command);
-    if (title.length > MAX_TITLE_LENGTH)
-      throw usageError(`the question must be at most ${MAX_TITLE_LENGTH} characters`, command);
-    if (positionals.length > 2)
-      throw usageError(`unexpected argument ${quote(positionals[2])}`, command);
-    const request: ApprovalRequest = {
-      approvalId: options.id === undefined ? `ask-${randomBytes(6).toString('hex')}` : '',
-      title,
-    };
-    if (options.id !== undefined) {
+  run: (args) =>
+    withClient(args, { command: 'ask', runId: true, maxPositionals: 2 }, async (context) => {
+      const { options, positionals, runId, output, client } = context;
+      const request = requestFrom(options, positionals[1]);
+      const timeoutS = request.timeoutS;
+      const interrupt = listenForInterrupt();
+      const url = runDashboardUrl(client.baseUrl, runId);
       try {
-        request.approvalId = validateApprovalId(String(options.id), '--id');
-      } catch (error) {
-        throw usageError((error as Error).message, command);
-      }
-    }
-    if (options.detail !== undefined) {
-      const detail = String(options.detail);
-      if (detail.length > MAX_APPROVAL_DETAIL_LENGTH)
-        throw usageError(
-          `--detail must be at most ${MAX_APPROVAL_DETAIL_LENGTH} characters`,
-          command,
+        const outcome = await requestApproval(client, runId, request, interrupt.signal, () =>
+          output.note(
+            `agent-ops: waiting for a decision on ${quote(request.title)} (approval ${request.approvalId})${timeoutS === undefined ? '' : `, ${request.onTimeout} after ${timeoutS} s`}\n  ${output.paint('cyan', url)}`,
+          ),
         );
-      request.detail = detail;
-    }
-    if (options.tool !== undefined) request.toolName = String(options.tool);
-    if (options.args !== undefined)
-      request.args = parseJsonOption(String(options.args), '--args', command);
-    const timeoutS = timeoutSeconds(options.timeout, command);
-    if (timeoutS !== undefined) {
-      request.timeoutS = timeoutS;
-      request.onTimeout = options.onTimeout as ApprovalDecision;
-    }
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    const interrupt = listenForInterrupt();
-    const url = runDashboardUrl(client.baseUrl, runId);
-    try {
-      const outcome = await requestApproval(client, runId, request, interrupt.signal, () =>
+        if (outcome === undefined) {
+          const signal = interrupt.signal.reason as StopSignal;
+          await client
+            .request(
+              'POST',
+              runApiPath(runId, `/approvals/${request.approvalId}`),
+              {
+                decision: 'deny',
+                by: 'ask',
+                note: `withdrawn: the asker was interrupted (${signal})`,
+              },
+              { retryForMs: WITHDRAW_RETRY_MS },
+            )
+            .catch(() => undefined);
+          output.note(`agent-ops: ${signal}: approval ${request.approvalId} withdrawn`);
+          return SIGNAL_EXIT_CODES[signal];
+        }
+        if (output.json) output.result({ runId, approvalId: request.approvalId, ...outcome, url });
+        if (outcome.kind === 'closed') {
+          output.note(
+            output.paint('red', `✖ not decided: run ${runId} ended ${outcome.status} first`),
+          );
+          return EXIT.failed;
+        }
+        const note = outcome.note === undefined ? '' : `: ${outcome.note}`;
+        const approved = outcome.decision === 'approve';
         output.note(
-          `agent-ops: waiting for a decision on ${quote(title)} (approval ${request.approvalId})${timeoutS === undefined ? '' : `, ${options.onTimeout} after ${timeoutS} s`}\n  ${output.paint('cyan', url)}`,
-        ),
-      );
-      if (outcome === undefined) {
-        const signal = interrupt.signal.reason as StopSignal;
-        await client
-          .request(
-            'POST',
-            `/api/runs/${encodeURIComponent(runId)}/approvals/${request.approvalId}`,
-            {
-              decision: 'deny',
-              by: 'ask',
-              note: `withdrawn: the asker was interrupted (${signal})`,
-            },
-            { retryForMs: WITHDRAW_RETRY_MS },
-          )
-          .catch(() => undefined);
-        output.note(`agent-ops: ${signal}: approval ${request.approvalId} withdrawn`);
-        return SIGNAL_EXIT_CODES[signal];
-      }
-      const approved = outcome.kind === 'decided' && outcome.decision === 'approve';
-      if (output.json) output.result({ runId, approvalId: request.approvalId, ...outcome, url });
-      if (outcome.kind === 'closed') {
-        output.note(
-          output.paint('red', `✖ not decided: run ${runId} ended ${outcome.status} first`),
+          approved
+            ? output.paint('green', `✔ approved by ${outcome.by}${note}`)
+            : output.paint('red', `✖ denied by ${outcome.by}${note}`),
         );
-        return EXIT.failed;
+        return approved ? EXIT.ok : EXIT.failed;
+      } finally {
+        interrupt.dispose();
       }
-      const note = outcome.note === undefined ? '' : `: ${outcome.note}`;
-      output.note(
-        approved
-          ? output.paint('green', `✔ approved by ${outcome.by}${note}`)
-          : output.paint('red', `✖ denied by ${outcome.by}${note}`),
-      );
-      return approved ? EXIT.ok : EXIT.failed;
-    } finally {
-      interrupt.dispose();
-      client.close();
-    }
-  },
+    }),
 };
+
+/** The request the options describe, checked before anything is sent. */
+function requestFrom(options: ParsedArgs['options'], title: string | undefined): ApprovalRequest {
+  const command = 'ask';
+  if (title === undefined || title.trim() === '')
+    throw usageError('missing the question: agent-ops ask <runId> "<question>"', command);
+  if (title.length > MAX_TITLE_LENGTH)
+    throw usageError(`the question must be at most ${MAX_TITLE_LENGTH} characters`, command);
+  let approvalId = `ask-${randomBytes(6).toString('hex')}`;
+  if (options.id !== undefined) {
+    try {
+      approvalId = validateApprovalId(String(options.id), '--id');
+    } catch (error) {
+      throw usageError((error as Error).message, command);
+    }
+  }
+  const request: ApprovalRequest = { approvalId, title };
+  if (options.detail !== undefined) {
+    const detail = String(options.detail);
+    if (detail.length > MAX_APPROVAL_DETAIL_LENGTH)
+      throw usageError(
+        `--detail must be at most ${MAX_APPROVAL_DETAIL_LENGTH} characters`,
+        command,
+      );
+    request.detail = detail;
+  }
+  if (options.tool !== undefined) request.toolName = String(options.tool);
+  if (options.args !== undefined)
+    request.args = parseJsonOption(String(options.args), '--args', command);
+  const timeoutS = timeoutSeconds(options.timeout);
+  if (timeoutS !== undefined) {
+    request.timeoutS = timeoutS;
+    request.onTimeout = options.onTimeout as ApprovalDecision;
+  }
+  return request;
+}

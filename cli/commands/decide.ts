@@ -6,18 +6,17 @@ import {
   type ApprovalDecision,
   type ListedApproval,
 } from '../../shared/approvals.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 import type { AgentEvent } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
 import { CliError, usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { HttpClient } from '../http-client.ts';
-import { createOutput } from '../output.ts';
 import { runNotFound } from '../run-not-found.ts';
+import { withClient } from '../with-client.ts';
 
 /** Who decided, as the approval.decided event records it. */
 export function cliDecider(): string {
@@ -51,48 +50,38 @@ function decideCommand(decision: ApprovalDecision): Command {
       `agent-ops ${decision} "$RUN" deploy-42 --note "${decision === 'approve' ? 'go ahead' : 'not on a Friday'}"`,
     ],
     notes: ['The first decision wins: a second one fails (exit 1) and names the first.'],
-    async run(args) {
-      const command = decision;
-      const connection = connectionFrom(args, command);
-      const { options, positionals } = args;
-      const runId = checkRunId(positionals[0], command);
-      let approvalId: string | undefined;
-      if (positionals[1] !== undefined) {
-        try {
-          approvalId = validateApprovalId(positionals[1], '[approvalId]');
-        } catch (error) {
-          throw usageError((error as Error).message, command);
-        }
-      }
-      if (positionals.length > 2)
-        throw usageError(`unexpected argument ${quote(positionals[2])}`, command);
-      const output = createOutput({
-        json: options.json === true,
-        noColor: options.noColor === true,
-      });
-      const client = createClient(connection, output);
-      try {
-        approvalId ??= await onlyPending(client, runId, command);
-        const path = `/api/runs/${encodeURIComponent(runId)}/approvals/${approvalId}`;
-        const body: Record<string, string> = { decision, by: cliDecider() };
-        if (options.note !== undefined) body.note = String(options.note);
-        const response = await client.request<AgentEvent & { error?: string }>('POST', path, body);
-        if (response.status === 404 || response.status === 409)
-          throw new CliError(EXIT.failed, response.body.error ?? `cannot ${decision}`);
-        if (response.status !== 200) throw refused(`POST ${path}`, response, true);
-        if (output.json) output.result(response.body);
-        const style = decision === 'approve' ? 'green' : 'red';
-        output.info(
-          output.paint(
-            style,
-            `${decision === 'approve' ? '✔ approved' : '✖ denied'} ${approvalId}`,
-          ) + ` on run ${runId}`,
-        );
-        return EXIT.ok;
-      } finally {
-        client.close();
-      }
-    },
+    run: (args) =>
+      withClient(
+        args,
+        { command: decision, runId: true, maxPositionals: 2 },
+        async ({ options, positionals, runId, output, client }) => {
+          let approvalId: string;
+          if (positionals[1] === undefined) approvalId = await onlyPending(client, runId, decision);
+          else {
+            try {
+              approvalId = validateApprovalId(positionals[1], '[approvalId]');
+            } catch (error) {
+              throw usageError((error as Error).message, decision);
+            }
+          }
+          const path = runApiPath(runId, `/approvals/${approvalId}`);
+          const body: Record<string, string> = { decision, by: cliDecider() };
+          if (options.note !== undefined) body.note = String(options.note);
+          const response = await client.request<AgentEvent & { error?: string }>(
+            'POST',
+            path,
+            body,
+          );
+          if (response.status === 404 || response.status === 409)
+            throw new CliError(EXIT.failed, response.body.error ?? `cannot ${decision}`);
+          if (response.status !== 200) throw refused(`POST ${path}`, response, true);
+          if (output.json) output.result(response.body);
+          const done = decision === 'approve' ? '✔ approved' : '✖ denied';
+          const style = decision === 'approve' ? 'green' : 'red';
+          output.info(`${output.paint(style, `${done} ${approvalId}`)} on run ${runId}`);
+          return EXIT.ok;
+        },
+      ),
   };
 }
 

@@ -25,7 +25,8 @@ export const HOOK_NAMES = ['claude-pre-tool-use'] as const;
 export const HOOK_RETRY_FOR_S = 5;
 /** Claude Code's hook input is small; anything bigger is not one. */
 const MAX_HOOK_INPUT_BYTES = 1024 * 1024;
-const DEFAULT_HOOK_TIMEOUT = '10m';
+/** Claude Code's own hook timeout must be longer (README: "timeout": 900). */
+const DEFAULT_HOOK_TIMEOUT_MS = 600_000;
 
 type PermissionDecision = 'allow' | 'deny' | 'ask';
 
@@ -90,7 +91,7 @@ export const hookCommand: Command = {
       option.name === 'timeout'
         ? {
             ...option,
-            default: DEFAULT_HOOK_TIMEOUT,
+            default: DEFAULT_HOOK_TIMEOUT_MS,
             description: 'Decide by itself after this long',
           }
         : option,
@@ -131,7 +132,7 @@ export const hookCommand: Command = {
         command,
       );
     const connection = connectionFrom(args, command);
-    const timeoutS = timeoutSeconds(options.timeout, command);
+    const timeoutS = timeoutSeconds(options.timeout);
     const tools =
       options.tools === undefined
         ? undefined
