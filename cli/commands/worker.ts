@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { MAX_WORKER_CONCURRENCY } from '../../shared/constants.ts';
 import { MAX_SEED } from '../../shared/random.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 import type { Run, WorkerAnnouncement } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { CliError, usageError } from '../cli-error.ts';
@@ -261,7 +262,7 @@ async function runClaim(
 
 /** Ends a run whose input does not fit its task. */
 async function failRun(client: HttpClient, runId: string, message: string): Promise<void> {
-  await client.request('POST', `/api/runs/${encodeURIComponent(runId)}/events`, {
+  await client.request('POST', runApiPath(runId, '/events'), {
     id: randomUUID(),
     type: 'run.error',
     level: 'error',
