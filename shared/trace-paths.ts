@@ -1,4 +1,5 @@
-// The trace routes of PROTOCOL.md ("Spans and usage"), for the server, the CLI and the dashboard.
+// The trace routes of docs/protocol.md ("Spans and usage"), for the server, the CLI and the
+// dashboard.
 
 export const TRACE_RESOURCES = ['spans', 'summary', 'usage', 'trace-summary'] as const;
 export type TraceResource = (typeof TRACE_RESOURCES)[number];

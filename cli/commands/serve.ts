@@ -157,6 +157,8 @@ export const serveCommand: Command = {
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
       lostAfterMs: Number(options.lostAfter),
     };
+    // Only the banner goes to stdout: a reader that has gone away must not end the server.
+    process.stdout.on('error', () => {});
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;
     const { serve } = (await import(serverModule)) as {
