@@ -2,10 +2,12 @@
 import type { Command } from './command.ts';
 import { approvalsCommand } from './commands/approvals.ts';
 import { askCommand } from './commands/ask.ts';
+import { compareCommand } from './commands/compare.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { execCommand } from './commands/exec.ts';
 import { emitCommand } from './commands/emit.ts';
+import { enqueueCommand } from './commands/enqueue.ts';
 import { finishCommand } from './commands/finish.ts';
 import { hookCommand } from './commands/hook.ts';
 import { lsCommand } from './commands/ls.ts';
@@ -14,6 +16,8 @@ import { sayCommand } from './commands/say.ts';
 import { serveCommand } from './commands/serve.ts';
 import { startCommand } from './commands/start.ts';
 import { tailCommand } from './commands/tail.ts';
+import { workerCommand } from './commands/worker.ts';
+import { workersCommand } from './commands/workers.ts';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -22,10 +26,14 @@ export const COMMANDS: readonly Command[] = [
   finishCommand,
   lsCommand,
   tailCommand,
+  compareCommand,
   execCommand,
   pauseCommand,
   resumeCommand,
   stopCommand,
+  enqueueCommand,
+  workerCommand,
+  workersCommand,
   askCommand,
   approveCommand,
   denyCommand,

@@ -40,6 +40,13 @@ export interface ExecOptions {
   note(text: string): void;
   onCreated?(run: Run): void;
   onSpawned?(pid: number | undefined): void;
+  /**
+   * When given, the caller owns SIGINT / SIGTERM / SIGHUP (a worker running many commands):
+   * aborting it with a signal's name stops the command as that signal would have.
+   */
+  stopSignal?: AbortSignal;
+  /** Whether our stdin is piped to the command; by default when it is not a terminal. */
+  forwardStdin?: boolean;
 }
 
 export type { ExecResult };
@@ -83,10 +90,14 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   // (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
   const env: NodeJS.ProcessEnv = { AGENTOPS_RUN_ID: runId, AGENTOPS_SERVER: client.baseUrl };
   if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
-  const { group, release } = spawnGroup(options.command, options.args, env, directives);
+  const forwardStdin = !directives && (options.forwardStdin ?? process.stdin.isTTY !== true);
+  const { group, release } = spawnGroup(options.command, options.args, env, {
+    forwardStdin,
+    directives,
+  });
   const { child } = group;
   const stop: StopState = { cause: undefined };
-  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop);
+  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop, options.stopSignal);
   const control = openControl({
     client,
     sender,
@@ -153,18 +164,18 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
 
 /**
  * Spawns the command in its own group. It sees pipes, not a terminal; unbuffered Python output
- * keeps lines live; its stdin is ours (unless a terminal), or with `directives` carries them. `release` undoes what this
+ * keeps lines live; our stdin is passed on when `forwardStdin`, or with `directives` the stdin
+ * carries them. `release` undoes what this
  * set up in our own process.
  */
 function spawnGroup(
   command: string,
   args: readonly string[],
   extraEnv: NodeJS.ProcessEnv,
-  directives: boolean,
+  { forwardStdin, directives }: { forwardStdin: boolean; directives: boolean },
 ): { group: ProcessGroup; release(): void } {
   const env = { ...process.env, ...extraEnv };
   env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = !directives && process.stdin.isTTY !== true;
   const stdinMode = forwardStdin || directives ? 'pipe' : 'ignore';
   const group = new ProcessGroup(command, args, { env, stdin: stdinMode });
   // No child outlives exec on any exit we can catch.
@@ -206,13 +217,17 @@ function deliverUnlessFailed(
   };
 }
 
-/** Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once). */
+/**
+ * Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once); with
+ * `stopSignal`, its caller hears the signals and aborts it with the signal's name instead.
+ */
 function listenForOwnSignals(
   group: ProcessGroup,
   shown: string,
   graceMs: number,
   note: (text: string) => void,
   stop: StopState,
+  stopSignal: AbortSignal | undefined,
 ): () => void {
   let signalled = false;
   const onSignal = (name: OwnSignal): void => {
@@ -226,6 +241,12 @@ function listenForOwnSignals(
     note(`agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`);
     group.terminate(graceMs);
   };
+  if (stopSignal) {
+    const onStop = (): void => onSignal(stopSignal.reason as OwnSignal);
+    if (stopSignal.aborted) onStop();
+    else stopSignal.addEventListener('abort', onStop, { once: true });
+    return () => stopSignal.removeEventListener('abort', onStop);
+  }
   const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
   for (const name of names) process.on(name, onSignal);
   return () => {

@@ -9,7 +9,6 @@ import {
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
-/** A repeatable string option collects every value it was given, in order. */
 export type OptionValue = string | number | boolean | string[];
 
 export interface OptionSpec {
@@ -31,7 +30,7 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
-  /** A string option that may be given more than once (`--notify a --notify b`). */
+  /** A string option that may be given again and again; its value is the list, in order. */
   repeatable?: boolean;
 }
 

@@ -2,8 +2,10 @@
 import type { Approvals } from './approvals.ts';
 import type { ControlChannels } from './control-channels.ts';
 import type { Notifier } from './notifier.ts';
+import type { SpanIndex } from './span-index.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
+import type { WorkQueue } from './work-queue.ts';
 
 export interface AppServices {
   store: Store;
@@ -11,4 +13,6 @@ export interface AppServices {
   control: ControlChannels;
   approvals: Approvals;
   notifier: Notifier | undefined;
+  spans: SpanIndex;
+  queue: WorkQueue;
 }

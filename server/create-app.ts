@@ -8,6 +8,7 @@ import { ControlChannels } from './control-channels.ts';
 import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
+import { ProducerLeases } from './producer-leases.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -16,10 +17,14 @@ import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
+import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { workerRoutes } from './routes/workers.ts';
+import { SpanIndex } from './span-index.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
+import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
   store: Store;
@@ -32,6 +37,8 @@ export interface AppOptions {
   notify?: Omit<NotifierOptions, 'baseUrl'>;
   /** The server's own address once it listens, for links in notifications. */
   baseUrl?(): string | undefined;
+  /** A producer (or worker) gone this long is lost (serve --lost-after). */
+  lostAfterMs: number;
 }
 
 export interface App {
@@ -49,8 +56,16 @@ export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
-  const approvals = new Approvals(store);
+  const leases = new ProducerLeases(store, options.lostAfterMs, log);
+  const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
   store.listen(hub);
+  const spans = new SpanIndex(store);
+  store.listen(spans);
+  store.listen(leases);
+  store.listen(queue);
+  leases.start();
+  queue.start();
+  const approvals = new Approvals(store);
   store.listen(approvals);
   store.listen(new ControlMessages(store, control));
   const notifier =
@@ -58,7 +73,7 @@ export function createApp(options: AppOptions): App {
       ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
       : undefined;
   if (notifier) store.listen(notifier);
-  const services: AppServices = { store, hub, control, approvals, notifier };
+  const services: AppServices = { store, hub, control, spans, queue, approvals, notifier };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -66,6 +81,8 @@ export function createApp(options: AppOptions): App {
     .add(eventRoutes(services))
     .add(streamRoutes(services))
     .add(controlRoutes(services))
+    .add(spanRoutes(services))
+    .add(workerRoutes(services))
     .add(approvalRoutes(services))
     .add(directiveRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
@@ -101,6 +118,8 @@ export function createApp(options: AppOptions): App {
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
     close() {
+      leases.close();
+      queue.close();
       hub.closeAll();
       approvals.close();
       notifier?.close();

@@ -7,7 +7,9 @@ import {
   type PendingApproval,
 } from './approvals.ts';
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
+import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
+import { addUsage, hasUsage } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
 /** The event a producer posts to end its run with each final status. */
@@ -102,6 +104,11 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
     applyApprovalEvent(run, event, now);
   if (event.type === APPROVAL_DECIDED || event.type === DIRECTIVE)
     (run.control ??= { producerAttached: false }).lastMessageSeq = event.seq;
+  if (event.type === USAGE_REPORT) {
+    const usage = { ...run.usage };
+    addUsage(usage, event.payload);
+    if (hasUsage(usage)) run.usage = usage;
+  }
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.

@@ -7,6 +7,7 @@ import {
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
   DEFAULT_NOTIFY_MIN_DURATION_MS,
+  DEFAULT_LOST_AFTER_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -23,6 +24,8 @@ const MAX_NOTIFY_MIN_DURATION_MS = 24 * 3_600_000;
 
 /** Highest TCP port. */
 const MAX_PORT = 65_535;
+/** The longest --lost-after: a week. */
+const MAX_LOST_AFTER_MS = 7 * 86_400_000;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -96,6 +99,18 @@ export const serveCommand: Command = {
       default: DEFAULT_NOTIFY_MIN_DURATION_MS,
       description: 'A completed run is announced when it ran at least this long (bare number: s)',
     },
+    {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
+    },
     HELP_OPTION,
   ],
   notes: [
@@ -110,6 +125,7 @@ export const serveCommand: Command = {
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
+    'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
     'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
   ],
@@ -139,6 +155,7 @@ export const serveCommand: Command = {
       retentionMax: options.retention === undefined ? undefined : Number(options.retention),
       apiKey: env.AGENTOPS_API_KEY || undefined,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
+      lostAfterMs: Number(options.lostAfter),
     };
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;
