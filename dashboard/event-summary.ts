@@ -1,6 +1,7 @@
 // The one-line summary of an event in the timeline: the payload field a reader looks for first.
+import { outputLineCount, STDERR_EVENT_TYPE, STDOUT_EVENT_TYPE } from '../shared/output-lines.ts';
 import type { AgentEvent } from '../shared/types.ts';
-import { compactJson } from './format.ts';
+import { compactJson, formatCount } from './format.ts';
 
 const MAX_SUMMARY_CHARS = 300;
 
@@ -33,10 +34,17 @@ export function summarize(event: AgentEvent): string {
     case 'metric':
       summary = `${text(p.name) ?? '(metric)'} = ${text(p.value) ?? compactJson(p.value)}${p.unit ? ` ${text(p.unit)}` : ''}`;
       break;
-    case 'agent.stdout':
-    case 'agent.stderr':
-      summary = text(p.text);
+    case STDOUT_EVENT_TYPE:
+    case STDERR_EVENT_TYPE: {
+      // A merged event holds many lines: its first, and how many more the Console tab shows.
+      const lines = outputLineCount(event);
+      const body = text(p.text);
+      summary =
+        lines > 1 && body !== undefined
+          ? `${body.slice(0, body.indexOf('\n'))} +${formatCount(lines - 1)} lines`
+          : body;
       break;
+    }
     case 'agent.exit':
       summary = `exit code ${text(p.code) ?? '—'}${p.signal ? `, signal ${text(p.signal)}` : ''}`;
       break;

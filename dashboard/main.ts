@@ -37,6 +37,8 @@ async function route(): Promise<void> {
   const token = ++routeToken;
   const id = runIdFromHash();
   runsList.select(id);
+  // On a narrow screen the list and the run are two screens; the stylesheet shows the one routed.
+  document.body.dataset.route = id === undefined ? 'list' : 'run';
   if (id !== undefined && view?.run.id === id) return;
   view?.close();
   view = undefined;
@@ -80,10 +82,12 @@ function isTyping(target: EventTarget | null): boolean {
 document.addEventListener('keydown', (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector('dialog[open]'))
     return;
+  // Esc closes the innermost thing only: a search box, then the inspector, then the run.
   if (event.key === 'Escape') {
     if (isTyping(event.target)) {
       (event.target as HTMLElement).blur();
-      view?.timeline.focusList();
+      if (view) view.focusTab();
+      else runsList.focusList();
     } else if (view?.inspector.open) view.timeline.selectSeq(undefined);
     else if (view) location.hash = '#/';
     return;
@@ -91,7 +95,7 @@ document.addEventListener('keydown', (event) => {
   if (isTyping(event.target)) return;
   if (event.key === '/') {
     event.preventDefault();
-    (view ? view.timeline.search : runsList.search).focus();
+    (view ? view.search : runsList.search).focus();
   } else if (event.key === 'j' || event.key === 'k') {
     const delta = event.key === 'j' ? 1 : -1;
     if (view) view.timeline.move(delta);

@@ -42,3 +42,7 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
+
+/** A run the server ended because its producer went away: run.error's `reason`, and how its message starts. */
+export const PRODUCER_LOST_REASON = 'producer-lost';
+export const PRODUCER_LOST_MESSAGE_PREFIX = 'producer lost';

@@ -10,6 +10,8 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** When the producer's control channel closed on a run that had not ended; cleared on re-attach. */
+  detachedAt?: string;
 }
 
 export interface Run {

@@ -48,7 +48,7 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
   const button = (page: Page, name: 'Pause' | 'Resume' | 'Stop') =>
     page.getByRole('button', { name: `${name} the run` });
   const badge = (page: Page, status: string) =>
-    page.locator('.run-header .status-badge', { hasText: status }).waitFor({ timeout: WAIT_MS });
+    page.locator(`.run-header .status-badge[data-status="${status}"]`).waitFor({ timeout: WAIT_MS });
   const marker = (page: Page, text: string) =>
     page.locator('.run-header .producer', { hasText: text }).waitFor({ timeout: WAIT_MS });
   const note = (page: Page) => page.locator('.run-controls .control-note');
@@ -228,7 +228,7 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
   await t.test('with no producer, Pause is applied by the server at once', async () => {
     await createRun('ctl-orphan');
     const page = await openRun('ctl-orphan');
-    await marker(page, 'no producer (server applies controls)');
+    await marker(page, 'no producer connected');
     await button(page, 'Pause').click();
     await badge(page, 'paused');
     // The live feed can bring the new status before the POST's own answer settles the request.
