@@ -132,10 +132,7 @@ class ConsoleView {
       let after = 0;
       for (;;) {
         const page = await apiJson<AgentEvent[]>(
-          runPath(
-            this.#runId,
-            `/events?${OUTPUT_QUERY}&after=${after}&limit=${EVENTS_MAX_LIMIT}`,
-          ),
+          runPath(this.#runId, `/events?${OUTPUT_QUERY}&after=${after}&limit=${EVENTS_MAX_LIMIT}`),
         );
         for (const event of page) if (event.seq < beforeSeq) this.#take(event);
         const last = page.at(-1)?.seq ?? beforeSeq;

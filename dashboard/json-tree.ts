@@ -38,7 +38,10 @@ function stringNode(text: string, onShowAll: () => void): HTMLElement {
   const shown = cut ? text.slice(0, MAX_STRING_CHARS) : text;
   const body = multiline
     ? element('pre', { class: 'json-text', text: shown })
-    : element('span', { class: 'json-string', text: JSON.stringify(shown).slice(0, cut ? -1 : undefined) });
+    : element('span', {
+        class: 'json-string',
+        text: JSON.stringify(shown).slice(0, cut ? -1 : undefined),
+      });
   if (!cut) return body;
   const more = element('button', {
     type: 'button',
@@ -86,7 +89,13 @@ function valueNode(
         ...entries
           .slice(0, limit)
           .map(([k, v]) =>
-            valueNode(k, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`, v, depth + 1, onCopy),
+            valueNode(
+              k,
+              Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`,
+              v,
+              depth + 1,
+              onCopy,
+            ),
           ),
       );
       if (entries.length > limit) {
@@ -130,9 +139,5 @@ function valueNode(
 
 /** The tree of `value`, named `rootName` in the copy buttons' labels. */
 export function jsonTree(value: unknown, rootName: string, onCopy: CopyHandler): HTMLElement {
-  return element(
-    'div',
-    { class: 'json-tree' },
-    valueNode(undefined, rootName, value, 0, onCopy),
-  );
+  return element('div', { class: 'json-tree' }, valueNode(undefined, rootName, value, 0, onCopy));
 }

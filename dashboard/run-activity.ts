@@ -123,7 +123,8 @@ export function describeActivity(run: Run, activity: RunActivity, now: number): 
   let text: string;
   if (!live) text = outcomeOf(run);
   else if (run.status === 'queued') text = 'Queued, waiting for a worker';
-  else if (run.status === 'paused') text = `Paused${activity.message ? ` · ${activity.message}` : ''}`;
+  else if (run.status === 'paused')
+    text = `Paused${activity.message ? ` · ${activity.message}` : ''}`;
   else text = activity.message ?? 'Started, no events yet';
   return {
     live,

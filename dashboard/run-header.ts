@@ -41,12 +41,7 @@ export class RunHeader {
   #activity: RunActivity;
 
   /** `onRun` receives the run as a control request's answer left it. */
-  constructor(
-    run: Run,
-    activity: RunActivity,
-    onShowError: () => void,
-    onRun: (run: Run) => void,
-  ) {
+  constructor(run: Run, activity: RunActivity, onShowError: () => void, onRun: (run: Run) => void) {
     this.#run = run;
     this.#activity = activity;
     this.#controls = new RunControls(run, onRun);
@@ -158,7 +153,9 @@ export class RunHeader {
     this.#controls.tick(now);
     this.#stale.hidden = !isStale(this.#run, now);
     const ended = isTerminalRun(this.#run);
-    const started = ended ? formatAbsolute(this.#run.startedAt) : formatAgo(this.#run.startedAt, now);
+    const started = ended
+      ? formatAbsolute(this.#run.startedAt)
+      : formatAgo(this.#run.startedAt, now);
     if (this.#started.textContent !== started) this.#started.textContent = started;
     this.#started.title = ended ? '' : formatAbsolute(this.#run.startedAt);
   }

@@ -161,12 +161,7 @@ export class RunsList {
         ),
         element('div', { class: 'runs-filters' }, this.search, this.#status),
       ),
-      element(
-        'div',
-        { class: 'runs-summary' },
-        this.#counts,
-        this.#pending,
-      ),
+      element('div', { class: 'runs-summary' }, this.#counts, this.#pending),
       element('div', { class: 'runs-scroll' }, this.#list, this.#empty, this.#more),
     );
 
@@ -386,7 +381,18 @@ export class RunsList {
         activity.element,
         element('span', { class: 'run-row-line sub' }, started, id, chips, producer),
       );
-      row = { element: link, badge, title, stale, producer, id, started, chips, chipsKey: '', activity };
+      row = {
+        element: link,
+        badge,
+        title,
+        stale,
+        producer,
+        id,
+        started,
+        chips,
+        chipsKey: '',
+        activity,
+      };
       this.#rows.set(run.id, row);
     }
     row.element.dataset.status = run.status;

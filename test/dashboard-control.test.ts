@@ -48,7 +48,9 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
   const button = (page: Page, name: 'Pause' | 'Resume' | 'Stop') =>
     page.getByRole('button', { name: `${name} the run` });
   const badge = (page: Page, status: string) =>
-    page.locator(`.run-header .status-badge[data-status="${status}"]`).waitFor({ timeout: WAIT_MS });
+    page
+      .locator(`.run-header .status-badge[data-status="${status}"]`)
+      .waitFor({ timeout: WAIT_MS });
   const marker = (page: Page, text: string) =>
     page.locator('.run-header .producer', { hasText: text }).waitFor({ timeout: WAIT_MS });
   const note = (page: Page) => page.locator('.run-controls .control-note');
