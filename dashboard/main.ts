@@ -42,6 +42,7 @@ async function route(): Promise<void> {
   if (id !== undefined && view?.run.id === id) return;
   view?.close();
   view = undefined;
+  runsList.shareActivity('', undefined);
   if (id === undefined) {
     document.title = 'agent-ops';
     main.replaceChildren(placeholder);
@@ -66,6 +67,7 @@ async function route(): Promise<void> {
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
   view = new RunView(run);
+  runsList.shareActivity(run.id, view.activity);
   document.title = `${run.title} · agent-ops`;
   main.replaceChildren(view.element);
 }

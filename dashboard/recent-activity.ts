@@ -14,6 +14,8 @@ interface Entry {
   activity: RunActivity;
   fetching: boolean;
   fetchedAt: number;
+  /** Fed by the open run's view from its own stream: nothing to fetch. */
+  shared: boolean;
 }
 
 export class RecentActivity {
@@ -28,21 +30,28 @@ export class RecentActivity {
   of(runId: string): RunActivity {
     let entry = this.#entries.get(runId);
     if (!entry) {
-      entry = { activity: new RunActivity(), fetching: false, fetchedAt: 0 };
+      entry = { activity: new RunActivity(), fetching: false, fetchedAt: 0, shared: false };
       this.#entries.set(runId, entry);
     }
     return entry.activity;
   }
 
   forget(runId: string): void {
-    this.#entries.delete(runId);
+    if (!this.#entries.get(runId)?.shared) this.#entries.delete(runId);
+  }
+
+  /** The open run's view holds the run's stream: its activity is used as it is, never fetched. */
+  share(runId: string, activity: RunActivity | undefined): void {
+    for (const [id, entry] of this.#entries) if (entry.shared) this.#entries.delete(id);
+    if (activity)
+      this.#entries.set(runId, { activity, fetching: false, fetchedAt: 0, shared: true });
   }
 
   /** Fetches the run's newest events if it has some we have not seen and the last fetch is old enough. */
   refresh(run: Run, now: number): void {
     this.of(run.id);
     const entry = this.#entries.get(run.id)!;
-    if (entry.fetching || run.lastSeq <= entry.activity.lastSeq) return;
+    if (entry.shared || entry.fetching || run.lastSeq <= entry.activity.lastSeq) return;
     if (now - entry.fetchedAt < ACTIVITY_REFRESH_MS) return;
     entry.fetching = true;
     entry.fetchedAt = now;

@@ -41,7 +41,7 @@ export class RunView {
   #header: RunHeader;
   #stream: LiveStream;
   #received: number;
-  #activity = new RunActivity();
+  readonly activity = new RunActivity();
   /** Stream events that arrived before the activity was seeded. */
   #activityBacklog: AgentEvent[] | undefined = [];
   #tabs = new Map<string, TabSlot>();
@@ -54,7 +54,7 @@ export class RunView {
     this.#received = run.lastSeq;
     this.#header = new RunHeader(
       run,
-      this.#activity,
+      this.activity,
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
@@ -141,7 +141,7 @@ export class RunView {
         this.#received = event.seq;
         this.timeline.receive(event);
         if (this.#activityBacklog) this.#activityBacklog.push(event);
-        else this.#activity.add(event);
+        else this.activity.add(event);
         for (const { tab } of this.#tabs.values()) tab.receive?.(event);
       },
       onStatus: (status) => this.#showConnection(status),
@@ -211,12 +211,12 @@ export class RunView {
         const events = await apiJson<AgentEvent[]>(
           runPath(this.#run.id, `/events?before=${lastSeq + 1}&limit=${ACTIVITY_SEED_EVENTS}`),
         );
-        for (const event of events) this.#activity.add(event);
+        for (const event of events) this.activity.add(event);
       }
     } catch {
       // The stream's events still fill it in.
     }
-    for (const event of this.#activityBacklog ?? []) this.#activity.add(event);
+    for (const event of this.#activityBacklog ?? []) this.activity.add(event);
     this.#activityBacklog = undefined;
     this.#header.tick();
   }

@@ -11,7 +11,7 @@ import { formatAbsolute, formatAgo } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { producerView } from './producer-state.ts';
 import { RecentActivity } from './recent-activity.ts';
-import { describeActivity } from './run-activity.ts';
+import { describeActivity, type RunActivity } from './run-activity.ts';
 import { isStale, newerRun, STATUS_LABEL } from './run-status.ts';
 
 const PAGE_SIZE = 100;
@@ -353,6 +353,11 @@ export class RunsList {
         text: 'Or wrap any command: npx agent-ops exec -- <command>. Runs appear here live.',
       }),
     );
+  }
+
+  /** The open run's activity, fed by its view's stream, stands for the run's row too. */
+  shareActivity(runId: string, activity: RunActivity | undefined): void {
+    this.#recent.share(runId, activity);
   }
 
   /** Gives the keyboard to the list (Esc in the search box). */
