@@ -11,7 +11,6 @@ import { api } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
-
 test('dashboard live view', { timeout: 240_000 }, async (t) => {
   const server = await serverFor(t);
   const browser = await launchBrowser();
@@ -280,13 +279,13 @@ test('dashboard live view', { timeout: 240_000 }, async (t) => {
 
       await page.locator('.console-search').fill('1234');
       await page.locator('.console-count', { hasText: '1 of 1,503 lines' }).waitFor();
-      const found = page.locator('.console-line').first();
+      const found = page.locator('.console-line', { hasText: '1234' });
       assert.equal(await found.locator('.console-text').innerText(), '1234');
       assert.equal(await found.getAttribute('data-line'), '1235', 'the number the process printed');
 
       await page.locator('.console-search').fill('red alert');
       await page.locator('.console-count', { hasText: '1 of 1,503 lines' }).waitFor();
-      const red = page.locator('.console-line').first();
+      const red = page.locator('.console-line', { hasText: 'red alert' });
       assert.equal(await red.locator('.console-text').innerText(), 'red alert plain');
       assert.equal(await red.locator('.ansi-fg-1').innerText(), 'red alert');
       assert.doesNotMatch(await red.innerHTML(), /\x1b|\[31m/);
@@ -344,6 +343,7 @@ test('dashboard live view', { timeout: 240_000 }, async (t) => {
       await page.getByRole('button', { name: 'show all (5,000 characters)' }).click();
       await page.locator('.json-string', { hasText: 'y'.repeat(5000) }).waitFor();
       assert.equal(await page.locator('.json-node .json-node .json-leaf').count(), 100);
+      await page.locator('.json-node summary', { hasText: 'list:' }).click();
       await page.getByRole('button', { name: 'show all 150' }).click();
       assert.equal(await page.locator('.json-node .json-node .json-leaf').count(), 150);
       await page.getByRole('button', { name: 'Copy payload.stack' }).click();
