@@ -34,12 +34,17 @@ function overlaps(a: Box, b: Box): boolean {
 }
 
 /** Every visible text whose contrast with what is behind it is below MIN_CONTRAST. */
-function lowContrastTexts(page: Page): Promise<string[]> {
+async function lowContrastTexts(page: Page): Promise<string[]> {
+  // tsx keeps the names of the functions declared below by wrapping them in a __name helper that
+  // exists only in Node; the page needs one that does nothing.
+  await page.evaluate('globalThis.__name ??= (fn) => fn');
   return page.evaluate((min) => {
     type Rgba = [number, number, number, number];
+    // rgb(r g b / a) with 0–255 channels, or color(srgb r g b / a) with 0–1 ones (color-mix).
     const parse = (css: string): Rgba => {
       const m = css.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0];
-      return [m[0]!, m[1]!, m[2]!, m[3] ?? 1];
+      const scale = css.startsWith('color(') ? 255 : 1;
+      return [m[0]! * scale, m[1]! * scale, m[2]! * scale, m[3] ?? 1];
     };
     const over = (top: Rgba, bottom: Rgba): Rgba => {
       const a = top[3];
