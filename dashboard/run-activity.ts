@@ -6,7 +6,7 @@ import { OUTPUT_EVENT_TYPES, outputLinesOf } from '../shared/output-lines.ts';
 import { progressOf, totalStepsOf, type RunProgress } from '../shared/run-progress.ts';
 import { toolCallKey } from '../shared/tool-calls.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
-import { summarize } from './event-summary.ts';
+import { summarize } from '../shared/event-summary.ts';
 import { formatCount, formatDuration } from './format.ts';
 import { isTerminalRun, runDurationMs } from './run-status.ts';
 

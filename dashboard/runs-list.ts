@@ -1,8 +1,10 @@
 // The runs list: live runs first (with counts per status), then the rest, newest first; searched and
 // filtered by the server (so it covers every run), kept live from GET /api/stream. Each row says what
-// its run is doing now, and a new run never moves the row under the pointer. The feed is opened first and the list loaded on every (re)connect,
-// keeping per run the copy with the newest updatedAt (docs/protocol.md).
+// its run is doing now, and a new run never moves the row under the pointer. The feed is opened
+// first and the list loaded on every (re)connect, keeping per run the copy with the newest
+// updatedAt (docs/protocol.md).
 import { RUN_STATUSES } from '../shared/constants.ts';
+import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange, RunStatus } from '../shared/types.ts';
 import { ActivityLine } from './activity-line.ts';
 import { apiFetch } from './api-client.ts';
@@ -27,7 +29,7 @@ const MAX_CHIPS = 3;
 const MAX_CHIP_CHARS = 24;
 /** A run id is shown by its end (where generated ids differ) past this length. */
 const ID_SUFFIX_CHARS = 8;
-const START_COMMAND = 'npx agent-ops --steps 20 --interval 200';
+const START_COMMAND = 'npx agent-ops --steps 20 --interval 200ms';
 
 interface Row {
   element: HTMLAnchorElement;
@@ -381,7 +383,7 @@ export class RunsList {
       const activity = new ActivityLine('row-activity');
       const link = element(
         'a',
-        { class: 'run-row', href: `#/runs/${encodeURIComponent(run.id)}`, 'data-run-id': run.id },
+        { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
         element('span', { class: 'run-row-line' }, badge, title, stale),
         activity.element,
         element('span', { class: 'run-row-line sub' }, started, id, chips, producer),

@@ -41,7 +41,7 @@ const browser = await launchBrowser();
 try {
   // Finished runs first, so the live one is listed above them.
   await finished(
-    cli(server.url, ['run', '--steps', '12', '--interval', '5', '--title', 'Nightly eval', '-q']),
+    cli(server.url, ['run', '--steps', '12', '--interval', '5ms', '--title', 'Nightly eval', '-q']),
   );
   await finished(
     cli(server.url, [
@@ -49,7 +49,7 @@ try {
       '--steps',
       '10',
       '--interval',
-      '5',
+      '5ms',
       '--failAt',
       '6',
       '--title',
@@ -83,7 +83,7 @@ try {
     '--steps',
     String(LIVE_STEPS),
     '--interval',
-    String(LIVE_INTERVAL_MS),
+    `${LIVE_INTERVAL_MS}ms`,
     '-q',
   ]);
   children.push(live);

@@ -35,7 +35,7 @@ export function outputLinesOf(event: AgentEvent): OutputLine[] {
 }
 
 /** How many lines an output event holds (more than one once lines were merged). */
-export function outputLineCount(event: AgentEvent): number {
+export function outputLineCount(event: Pick<AgentEvent, 'payload'>): number {
   const { text } = event.payload;
   if (typeof text !== 'string') return 1;
   let count = 1;

@@ -140,13 +140,13 @@ test('dashboard screens', { timeout: 240_000 }, async (t) => {
     const page = await openPage('/#/', 1400, 900, ['clipboard-read', 'clipboard-write']);
     const command = page.locator('.runs-empty code');
     await command.waitFor();
-    assert.equal(await command.innerText(), 'npx agent-ops --steps 20 --interval 200');
+    assert.equal(await command.innerText(), 'npx agent-ops --steps 20 --interval 200ms');
     assert.match(await command.evaluate((node) => getComputedStyle(node).fontFamily), /mono/i);
     await page.getByRole('button', { name: 'Copy the command' }).click();
     await page.locator('.copy-command', { hasText: 'Copied' }).waitFor();
     assert.equal(
       await page.evaluate(() => navigator.clipboard.readText()),
-      'npx agent-ops --steps 20 --interval 200',
+      'npx agent-ops --steps 20 --interval 200ms',
     );
   });
 

@@ -1,7 +1,8 @@
-// The one-line summary of an event in the timeline: the payload field a reader looks for first.
-import { outputLineCount, STDERR_EVENT_TYPE, STDOUT_EVENT_TYPE } from '../shared/output-lines.ts';
-import type { AgentEvent } from '../shared/types.ts';
-import { compactJson, formatCount } from './format.ts';
+// The one-line summary of an event, the payload field a reader looks for first: the dashboard's
+// timeline and `agent-ops tail` show the same words.
+import { compactJson } from './compact-json.ts';
+import { outputLineCount, STDERR_EVENT_TYPE, STDOUT_EVENT_TYPE } from './output-lines.ts';
+import type { AgentEvent } from './types.ts';
 
 const MAX_SUMMARY_CHARS = 300;
 
@@ -11,7 +12,7 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
-export function summarize(event: AgentEvent): string {
+export function summarize(event: Pick<AgentEvent, 'type' | 'payload'>): string {
   const p = event.payload;
   let summary: string | undefined;
   switch (event.type) {
@@ -41,7 +42,7 @@ export function summarize(event: AgentEvent): string {
       const body = text(p.text);
       summary =
         lines > 1 && body !== undefined
-          ? `${body.slice(0, body.indexOf('\n'))} +${formatCount(lines - 1)} lines`
+          ? `${body.slice(0, body.indexOf('\n'))} +${(lines - 1).toLocaleString('en-US')} lines`
           : body;
       break;
     }
