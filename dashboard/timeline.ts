@@ -1,7 +1,8 @@
 // The run's events as a live, virtualised log: filter chips and search (answered by the server),
 // follow-the-end with "N new ↓" when the reader scrolls up, and "Freeze view" that holds the view
-// while buffering what arrives ("Follow" shows it all and follows again). When retention has removed a run's oldest events the list starts at the
-// first one kept, under a notice saying how many went.
+// while buffering what arrives ("Follow" shows it all and follows again). When retention has
+// removed a run's oldest events the list starts at the first one kept, under a notice saying how
+// many went.
 import { LEVELS } from '../shared/constants.ts';
 import type { AgentEvent, Level } from '../shared/types.ts';
 import { element } from './element.ts';

@@ -5,20 +5,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import type { EventInput, Run } from '../shared/types.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { browserFor, browserSuite } from './helpers/browser.ts';
 import { runCli } from './helpers/cli.ts';
 import { api } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
-test('dashboard live view', { timeout: 240_000 }, async (t) => {
+test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => {
+  const browser = await browserFor(t);
   const server = await serverFor(t);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
   const pageErrors: string[] = [];
 
   async function openPage(path: string, options: BrowserContextOptions = {}): Promise<Page> {
-    const context = await browser.browser.newContext({
+    const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       colorScheme: 'light',
       ...options,

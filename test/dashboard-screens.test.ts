@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { EventInput, Run } from '../shared/types.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { browserFor, browserSuite } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
 
@@ -100,11 +100,10 @@ async function lowContrastTexts(page: Page): Promise<string[]> {
   }, MIN_CONTRAST);
 }
 
-test('dashboard screens', { timeout: 240_000 }, async (t) => {
+test('dashboard screens', { timeout: 240_000, ...browserSuite }, async (t) => {
   mkdirSync(ARTEFACTS, { recursive: true });
+  const browser = await browserFor(t);
   const server = await serverFor(t);
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
   const pageErrors: string[] = [];
 
   async function openPage(
@@ -113,7 +112,7 @@ test('dashboard screens', { timeout: 240_000 }, async (t) => {
     height: number,
     permissions: string[] = [],
   ): Promise<Page> {
-    const context = await browser.browser.newContext({
+    const context = await browser.newContext({
       viewport: { width, height },
       colorScheme: 'light',
       permissions,
