@@ -40,7 +40,7 @@ export class ActivityLine {
     this.#track.hidden = view.fraction === undefined;
     if (view.fraction !== undefined) {
       const percent = Math.round(view.fraction * 100);
-      this.#bar.style.width = `${percent}%`;
+      this.#bar.style.transform = `scaleX(${percent / 100})`;
       this.#track.setAttribute('aria-valuenow', String(percent));
       this.#track.setAttribute('aria-label', `${percent}% done`);
     }

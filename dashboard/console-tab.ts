@@ -22,6 +22,8 @@ export const CONSOLE_ROW_HEIGHT_PX = 18;
 const MAX_CONSOLE_LINES = 200_000;
 const SEARCH_DEBOUNCE_MS = 200;
 const OUTPUT_QUERY = `type=${OUTPUT_EVENT_TYPES.join(',')}`;
+/** The "has this run any output?" probe waits this long after the view opens (see below). */
+const PROBE_DELAY_MS = 1500;
 
 class ConsoleView {
   readonly element: HTMLElement;
@@ -244,12 +246,18 @@ export const consoleTab: RunTabFactory = (context) => {
     available = true;
     context.setAvailable(true);
   };
-  // Only runs that printed something get the tab: one probe now, or the first line that arrives.
-  void apiJson<AgentEvent[]>(runPath(context.runId, `/events?${OUTPUT_QUERY}&limit=1`))
-    .then((found) => {
-      if (found.length > 0) reveal();
-    })
-    .catch(() => undefined);
+  // Only runs that printed something get the tab: the first line that arrives, or one probe. The
+  // probe can scan the whole run on the server, so it waits until the run's first page is drawn.
+  const probe = setTimeout(() => {
+    if (available) return;
+    apiJson<AgentEvent[]>(
+      runPath(context.runId, `/events?${OUTPUT_QUERY}&before=${context.receivedSeq() + 1}&limit=1`),
+    )
+      .then((found) => {
+        if (found.length > 0) reveal();
+      })
+      .catch(() => undefined);
+  }, PROBE_DELAY_MS);
   return {
     id: 'console',
     element: view.element,
@@ -264,5 +272,6 @@ export const consoleTab: RunTabFactory = (context) => {
     },
     render: () => view.invalidate(),
     focus: () => view.focus(),
+    close: () => clearTimeout(probe),
   };
 };

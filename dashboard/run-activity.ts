@@ -7,7 +7,7 @@ import { progressOf, totalStepsOf, type RunProgress } from '../shared/run-progre
 import { toolCallKey } from '../shared/tool-calls.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { summarize } from '../shared/event-summary.ts';
-import { formatCount, formatDuration } from './format.ts';
+import { formatAgo, formatCount, formatDuration } from './format.ts';
 import { isTerminalRun, runDurationMs } from './run-status.ts';
 
 /** Families whose newest event is "what the agent says it is doing". */
@@ -125,7 +125,12 @@ export function describeActivity(run: Run, activity: RunActivity, now: number): 
   else if (run.status === 'queued') text = 'Queued, waiting for a worker';
   else if (run.status === 'paused')
     text = `Paused${activity.message ? ` · ${activity.message}` : ''}`;
-  else text = activity.message ?? 'Started, no events yet';
+  else if (activity.message) text = activity.message;
+  else
+    text =
+      run.eventCount === 0
+        ? 'Started, no events yet'
+        : `${formatCount(run.eventCount)} ${run.eventCount === 1 ? 'event' : 'events'}, the last ${formatAgo(run.lastEventAt, now)}`;
   return {
     live,
     stepText,

@@ -28,6 +28,8 @@ const PANEL_REDRAW_MS = 250;
 const ACTIVITY_SEED_EVENTS = 200;
 /** A failed command's banner shows this many of the last lines of stderr. */
 const STDERR_BANNER_LINES = 8;
+/** ...and loads them this long after the view opens, once the timeline has its first page. */
+const STDERR_LOAD_DELAY_MS = 300;
 
 interface TabSlot {
   tab: RunTab;
@@ -50,6 +52,7 @@ export class RunView {
   #tab = 'events';
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #stderrShown = false;
+  #stderrTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(run: Run) {
     this.#run = run;
@@ -192,7 +195,8 @@ export class RunView {
     this.#showConnection(this.#stream.status);
     if (run.status === 'error' && !this.#stderrShown) {
       this.#stderrShown = true;
-      void this.#showStderrTail();
+      // A type filter can scan the whole run on the server: let the timeline's first page go first.
+      this.#stderrTimer = setTimeout(() => void this.#showStderrTail(), STDERR_LOAD_DELAY_MS);
     }
   }
 
@@ -322,6 +326,7 @@ export class RunView {
   close(): void {
     this.#stream.close();
     clearTimeout(this.#redrawTimer);
+    clearTimeout(this.#stderrTimer);
     for (const { tab } of this.#tabs.values()) tab.close?.();
   }
 }
