@@ -8,6 +8,7 @@ import {
   OUTPUT_EVENT_TYPES,
   outputLinesOf,
   type OutputLine,
+  type OutputStreamName,
 } from '../shared/output-lines.ts';
 import type { AgentEvent } from '../shared/types.ts';
 import { renderAnsi, stripAnsi } from './ansi-text.ts';
@@ -43,6 +44,11 @@ class ConsoleView {
   #state: 'idle' | 'loading' | 'ready' = 'idle';
   #pending: AgentEvent[] = [];
   #lastSeq = 0;
+  /** Per stream, the line whose next piece is still to come. */
+  #open: Record<OutputStreamName, OutputLine | undefined> = {
+    stdout: undefined,
+    stderr: undefined,
+  };
 
   constructor(runId: string) {
     this.#runId = runId;
@@ -171,7 +177,19 @@ class ConsoleView {
     if (event.seq <= this.#lastSeq) return;
     this.#lastSeq = event.seq;
     for (const line of outputLinesOf(event)) {
+      // The next piece of a line cut in pieces goes on that line, as the process printed it.
+      const open = this.#open[line.stream];
+      if (open && open.line === line.line) {
+        open.text += line.text;
+        open.continues = line.continues;
+        this.#open[line.stream] = line.continues ? open : undefined;
+        const index = this.#lines.lastIndexOf(open);
+        const lastMatch = this.#matches?.at(-1) ?? -1;
+        if (this.#matches && index > lastMatch && this.#isMatch(open)) this.#matches.push(index);
+        continue;
+      }
       this.#lines.push(line);
+      this.#open[line.stream] = line.continues ? line : undefined;
       if (this.#matches && this.#isMatch(line)) this.#matches.push(this.#lines.length - 1);
     }
     const over = this.#lines.length - MAX_CONSOLE_LINES;
@@ -215,7 +233,7 @@ class ConsoleView {
     const total = this.#lines.length;
     this.#count.textContent = this.#matches
       ? `${formatCount(this.#matches.length)} of ${formatCount(total)} lines`
-      : `${formatCount(total)} lines`;
+      : `${formatCount(total)} ${total === 1 ? 'line' : 'lines'}`;
     let note = '';
     if (this.#state === 'loading') note = 'Loading output…';
     else if (this.#matches && this.#matches.length === 0) note = 'No line matches this search.';

@@ -16,6 +16,8 @@ export interface OutputLine {
   text: string;
   /** The event that carried it. */
   seq: number;
+  /** A long line cut in pieces (`partial: true`): the next piece of this stream goes on it. */
+  continues?: boolean;
 }
 
 export function isOutputEvent(event: Pick<AgentEvent, 'type'>): boolean {
@@ -29,9 +31,11 @@ export function outputLinesOf(event: AgentEvent): OutputLine[] {
   const { line, text } = event.payload;
   const first = typeof line === 'number' && Number.isInteger(line) && line > 0 ? line : 1;
   const body = typeof text === 'string' ? text : text === undefined ? '' : JSON.stringify(text);
-  return body
+  const lines: OutputLine[] = body
     .split('\n')
     .map((part, index) => ({ stream, line: first + index, text: part, seq: event.seq }));
+  if (event.payload.partial === true) lines[lines.length - 1]!.continues = true;
+  return lines;
 }
 
 /** How many lines an output event holds (more than one once lines were merged). */

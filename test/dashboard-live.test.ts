@@ -314,6 +314,21 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
     await page.locator('.console-line[data-line="305"]').waitFor();
   });
 
+  await t.test('Console shows a line cut in pieces whole, under its one number', async () => {
+    await createRun({ id: 'pieces', title: 'Pieces' });
+    await post('pieces', [
+      { type: 'agent.stdout', payload: { line: 1, text: 'first half, ', partial: true } },
+      { type: 'agent.stderr', payload: { line: 1, text: 'an error meanwhile' } },
+      { type: 'agent.stdout', payload: { line: 1, text: 'second half' } },
+      { type: 'agent.stdout', payload: { line: 2, text: 'next line' } },
+    ]);
+    const page = await openPage('/#/runs/pieces');
+    await page.getByRole('tab', { name: 'Console' }).click();
+    await page.locator('.console-count', { hasText: '3 lines' }).waitFor();
+    const joined = page.locator('.console-line[data-stream="stdout"][data-line="1"]');
+    assert.equal(await joined.locator('.console-text').innerText(), 'first half, second half');
+  });
+
   await t.test(
     'the inspector shows multi-line text, a JSON tree with copy per value, "show all", and the wall clock',
     async () => {
