@@ -19,8 +19,11 @@ export interface ControlRequest {
 }
 
 export interface ControlHandlers {
-  /** Freezes the work; false when there is nothing to freeze, and then nothing is confirmed. */
-  pause(): boolean;
+  /**
+   * Freezes the work; false when there is nothing to freeze, and then nothing is confirmed. A
+   * promise defers the confirmation until the work has actually stopped (a step boundary).
+   */
+  pause(): boolean | Promise<boolean>;
   /** Lets the work go on; false when there is nothing to resume. */
   resume(): boolean;
   /** Starts ending the work; the producer posts run.stopped once it has ended. */
@@ -68,6 +71,8 @@ export class ControlChannel {
   readonly #abort = new AbortController();
   readonly #done: Promise<void>;
   #paused = false;
+  /** A pause is asked for and will be confirmed once the work holds still. */
+  #pausing = false;
   #stopRequest: { reason: string | undefined } | undefined;
   #wake: Array<() => void> = [];
 
@@ -125,12 +130,24 @@ export class ControlChannel {
     const { handlers, sender } = this.#options;
     const payload = { ...(reason === undefined ? {} : { reason }), by: 'producer' };
     switch (action) {
-      case 'pause':
+      case 'pause': {
         // A second request that crossed our confirmation on the wire needs nothing more.
-        if (this.#paused || !handlers.pause()) return;
-        this.#paused = true;
-        sender.emit({ type: 'run.paused', payload: { message: 'Paused on request', ...payload } });
+        if (this.#paused || this.#pausing) return;
+        const confirm = (held: boolean) => {
+          this.#pausing = false;
+          if (!held || this.#stopRequest || this.#abort.signal.aborted) return;
+          this.#paused = true;
+          sender.emit({
+            type: 'run.paused',
+            payload: { message: 'Paused on request', ...payload },
+          });
+        };
+        const held = handlers.pause();
+        if (typeof held === 'boolean') return confirm(held);
+        this.#pausing = true;
+        void held.then(confirm);
         return;
+      }
       case 'resume':
         if (!this.#paused || !handlers.resume()) return;
         this.#paused = false;

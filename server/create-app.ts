@@ -5,16 +5,21 @@ import type { AppServices } from './app-services.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
 import { HttpError } from './http-error.ts';
+import { ProducerLeases } from './producer-leases.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
+import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { workerRoutes } from './routes/workers.ts';
+import { SpanIndex } from './span-index.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
+import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
   store: Store;
@@ -23,6 +28,8 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** A producer (or worker) gone this long is lost (serve --lost-after). */
+  lostAfterMs: number;
 }
 
 export interface App {
@@ -40,15 +47,25 @@ export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
+  const leases = new ProducerLeases(store, options.lostAfterMs, log);
+  const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
   store.listen(hub);
-  const services: AppServices = { store, hub, control };
+  const spans = new SpanIndex(store);
+  store.listen(spans);
+  store.listen(leases);
+  store.listen(queue);
+  leases.start();
+  queue.start();
+  const services: AppServices = { store, hub, control, spans, queue };
 
   const router = new Router()
     .add(healthRoutes(services))
     .add(runRoutes(services))
     .add(eventRoutes(services))
     .add(streamRoutes(services))
-    .add(controlRoutes(services));
+    .add(controlRoutes(services))
+    .add(spanRoutes(services))
+    .add(workerRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -82,6 +99,8 @@ export function createApp(options: AppOptions): App {
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
     close() {
+      leases.close();
+      queue.close();
       hub.closeAll();
     },
   };

@@ -6,6 +6,7 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
+  DEFAULT_LOST_AFTER_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -19,6 +20,8 @@ import { EXIT } from '../exit-codes.ts';
 
 /** Highest TCP port. */
 const MAX_PORT = 65_535;
+/** The longest --lost-after: a week. */
+const MAX_LOST_AFTER_MS = 7 * 86_400_000;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -73,6 +76,18 @@ export const serveCommand: Command = {
       description:
         'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
     },
+    {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
+    },
     HELP_OPTION,
   ],
   notes: [
@@ -84,6 +99,7 @@ export const serveCommand: Command = {
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
+    'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
   ],
 
@@ -99,6 +115,7 @@ export const serveCommand: Command = {
       retentionMax: options.retention === undefined ? undefined : Number(options.retention),
       apiKey: env.AGENTOPS_API_KEY || undefined,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
+      lostAfterMs: Number(options.lostAfter),
     };
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;
