@@ -37,8 +37,9 @@ export function summarize(event: Pick<AgentEvent, 'type' | 'payload'>): string {
       break;
     case STDOUT_EVENT_TYPE:
     case STDERR_EVENT_TYPE: {
-      // A merged event holds many lines: its first, and how many more the Console tab shows.
-      const lines = outputLineCount(event);
+      // An event that merged many lines (`merged`): its first, and how many more the Console tab
+      // shows. A single line that holds a newline is shown whole.
+      const lines = typeof p.merged === 'number' && p.merged > 1 ? outputLineCount(event) : 1;
       const body = text(p.text);
       summary =
         lines > 1 && body !== undefined

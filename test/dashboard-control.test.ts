@@ -214,7 +214,8 @@ test('dashboard run controls', { timeout: 120_000, ...browserSuite }, async (t) 
             .waitFor({ state: 'attached', timeout: WAIT_MS });
           assert.deepEqual(await enabledControls(page), ['Resume', 'Stop']);
           channel.abort();
-          await marker(page, 'no producer');
+          // The server notes when the channel closed; the header says so in plain words.
+          await marker(page, 'producer disconnected');
         }
       }
     } finally {
