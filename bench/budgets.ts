@@ -64,12 +64,13 @@ export const BUDGETS = {
     text:
       'queued → running with an idle worker p50 ≤ 20 ms, p99 ≤ 100 ms; 1,000 runs drained by ' +
       '4 workers with none claimed twice',
-    scenario: undefined,
+    scenario: 'queue',
   },
   approvals: {
     what: 'approvals',
     text: 'decision → producer p99 ≤ 50 ms',
-    scenario: undefined,
+    scenario: 'approvals',
+    p99Ms: 50,
   },
   dashboard: {
     what: 'dashboard',

@@ -2,6 +2,7 @@
 // stream its steps, end it completed, in error at --failAt, or stopped by a signal. While it runs
 // it holds the run's control channel: a pause holds the next step until resumed, a stop ends it.
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import { APPROVAL_REQUESTED } from '../shared/approvals.ts';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
@@ -18,6 +19,8 @@ export interface SimulatedRunOptions {
   steps: number;
   intervalMs: number;
   failAt: number | undefined;
+  /** Ask for approval before this step; a denial fails the run there. */
+  approveAt?: number | undefined;
   seed: number;
   /** Aborted with the signal's name (`SIGINT`, `SIGTERM`) to stop the run. */
   signal: AbortSignal;
@@ -64,6 +67,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   const sender = new EventSender(client, runId);
   const config: Record<string, number> = { steps, interval: intervalMs, seed };
   if (failAt !== undefined) config.failAt = failAt;
+  if (options.approveAt !== undefined) config.approveAt = options.approveAt;
   sender.emit({ type: 'run.started', payload: { message: 'Agent run initialized', config } });
   sender.emit(agentSpanStart(options.title));
   sender.patch({
@@ -79,7 +83,14 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
   const stopped = new AbortController();
   const boundary = new StepBoundary();
-  const control = simulatedControl(client, sender, stopped, boundary, options.onControl);
+  const control = simulatedControl(
+    client,
+    sender,
+    stopped,
+    boundary,
+    run.lastSeq,
+    options.onControl,
+  );
   let outcome: StepsOutcome;
   try {
     const stopSignal = AbortSignal.any([signal, stopped.signal]);
@@ -138,6 +149,7 @@ function simulatedControl(
   sender: EventSender,
   stopped: AbortController,
   boundary: StepBoundary,
+  afterSeq: number,
   onControl: ((what: string) => void) | undefined,
 ): ControlChannel {
   return new ControlChannel({
@@ -157,15 +169,50 @@ function simulatedControl(
         onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
         stopped.abort();
       },
+      directive: ({ text }) => {
+        onControl?.(`directive: ${text}`);
+        return true;
+      },
     },
+    afterSeq,
     onLost: (error) => onControl?.(`control channel lost: ${error.message}`),
   });
 }
 
 interface StepsOutcome {
   stepsDone: number;
-  /** Set when the run failed at --failAt. */
+  /** Set when the run failed at --failAt or was denied at --approveAt. */
   errorMessage?: string;
+}
+
+/** Asks before `step` and waits; resolves with why the run must end, or undefined to go on. */
+async function askToGoOn(
+  step: number,
+  steps: number,
+  sender: EventSender,
+  control: ControlChannel,
+  signal: AbortSignal,
+  onControl: ((what: string) => void) | undefined,
+): Promise<string | undefined> {
+  const approvalId = `step-${step}`;
+  sender.emit({
+    id: `${sender.runId}-approval-${step}`,
+    type: APPROVAL_REQUESTED,
+    payload: {
+      approvalId,
+      title: `Go on with step ${step} of ${steps}?`,
+      detail: `The simulated agent waits before step ${step} until someone approves or denies.`,
+      toolName: 'RunCommand',
+      args: { command: `make deploy STEP=${step}` },
+    },
+  });
+  onControl?.(`waiting for approval ${approvalId} (agent-ops approve ${sender.runId})`);
+  const decision = await control.decision(approvalId, signal);
+  if (signal.aborted) return undefined;
+  if (decision === undefined) return `No decision on step ${step}: the control channel was lost`;
+  const note = decision.note === undefined ? '' : `: ${decision.note}`;
+  onControl?.(`${decision.decision === 'approve' ? 'approved' : 'denied'}${note}`);
+  return decision.decision === 'approve' ? undefined : `Denied at step ${step}${note}`;
 }
 
 /** The steps, until the last one, --failAt, a signal or a stop request (`stopSignal`). */
@@ -184,6 +231,15 @@ async function runSteps(
     await control.untilResumed(signal);
     if (stopSignal.aborted) break;
     await options.beforeStep?.(step);
+    if (step === options.approveAt) {
+      const denial = await askToGoOn(step, steps, sender, control, stopSignal, options.onControl);
+      if (stopSignal.aborted) break;
+      if (denial !== undefined) {
+        sender.emit({ type: 'run.error', level: 'error', payload: { message: denial, step } });
+        sender.patch({ status: 'error', errorMessage: denial });
+        return { stepsDone, errorMessage: denial };
+      }
+    }
     if (step === failAt) {
       const errorMessage = `Simulated failure at step ${step}`;
       const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;

@@ -5,7 +5,7 @@ import { PRODUCER_LOST_MESSAGE_PREFIX } from '../shared/constants.ts';
 import type { Run } from '../shared/types.ts';
 import { isTerminalRun } from './run-status.ts';
 
-export type ProducerState = 'attached' | 'disconnected' | 'lost' | 'none' | 'ended';
+export type ProducerState = 'attached' | 'disconnected' | 'lost' | 'none' | 'queued' | 'ended';
 
 export interface ProducerView {
   state: ProducerState;
@@ -32,6 +32,13 @@ export function producerView(run: Run, now: number): ProducerView {
     };
   }
   if (isTerminalRun(run)) return { state: 'ended', text: '', title: '' };
+  if (run.status === 'queued') {
+    return {
+      state: 'queued',
+      text: 'waiting for a worker',
+      title: 'A worker that offers this task claims it; its worker then carries out the controls',
+    };
+  }
   const control = run.control;
   if (control?.producerAttached) {
     return {

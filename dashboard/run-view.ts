@@ -6,7 +6,9 @@ import { FAILURE_TYPES } from '../shared/run-effects.ts';
 import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
+import { ApprovalCards } from './approval-card.ts';
 import { consoleTab } from './console-tab.ts';
+import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
@@ -43,6 +45,8 @@ export class RunView {
   readonly inspector: Inspector;
   #run: Run;
   #header: RunHeader;
+  #approvals: ApprovalCards;
+  #directives: DirectiveBox;
   #stream: LiveStream;
   #received: number;
   readonly activity = new RunActivity();
@@ -63,6 +67,8 @@ export class RunView {
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
+    this.#approvals = new ApprovalCards(run);
+    this.#directives = new DirectiveBox(run);
     this.inspector = new Inspector(() => this.timeline.selectSeq(undefined));
     this.timeline = new Timeline({
       runId: run.id,
@@ -123,6 +129,8 @@ export class RunView {
       'article',
       { class: 'run-view', 'aria-label': `Run ${run.id}` },
       this.#header.element,
+      this.#approvals.element,
+      this.#directives.element,
       tabList,
       element('div', { class: 'run-body' }, panels, this.inspector.element),
     );
@@ -147,6 +155,8 @@ export class RunView {
         this.timeline.receive(event);
         if (this.#activityBacklog) this.#activityBacklog.push(event);
         else this.activity.add(event);
+        this.#approvals.receive(event);
+        this.#directives.receive(event);
         for (const { tab } of this.#tabs.values()) tab.receive?.(event);
       },
       onStatus: (status) => this.#showConnection(status),
@@ -192,6 +202,8 @@ export class RunView {
       if (button.textContent !== label) button.textContent = label;
     }
     this.#header.update(run);
+    this.#approvals.update(run);
+    this.#directives.update(run);
     this.#showConnection(this.#stream.status);
     if (run.status === 'error' && !this.#stderrShown) {
       this.#stderrShown = true;
@@ -257,6 +269,7 @@ export class RunView {
   /** Once a second while visible. */
   tick(now: number): void {
     this.#header.tick(now);
+    this.#approvals.tick(now);
     this.#tabs.get(this.#tab)?.tab.tick?.(now);
   }
 

@@ -8,10 +8,12 @@ import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange, RunStatus } from '../shared/types.ts';
 import { ActivityLine } from './activity-line.ts';
 import { apiFetch } from './api-client.ts';
+import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { producerView } from './producer-state.ts';
+import { queuePositions } from './queue-position.ts';
 import { RecentActivity } from './recent-activity.ts';
 import { describeActivity, type RunActivity } from './run-activity.ts';
 import { isStale, newerRun, STATUS_LABEL } from './run-status.ts';
@@ -35,6 +37,8 @@ interface Row {
   element: HTMLAnchorElement;
   badge: HTMLElement;
   title: HTMLElement;
+  /** How many approvals wait on the run. */
+  pending: HTMLElement;
   stale: HTMLElement;
   producer: HTMLElement;
   id: HTMLElement;
@@ -92,6 +96,7 @@ export class RunsList {
   #next: string | undefined;
   #selected: string | undefined;
   #order: string[] = [];
+  #queuePositions = new Map<string, number>();
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
   #stream: LiveStream;
@@ -275,6 +280,7 @@ export class RunsList {
     // pointer to leave (or for a click on "N new runs").
     const hold = changed && this.#pointerInside && !force && this.#order.length > 0;
     const shown = hold ? this.#order.filter((id) => this.#runs.has(id)) : order;
+    this.#queuePositions = queuePositions(this.#runs.values());
     for (const [id, row] of this.#rows) {
       if (!shown.includes(id)) {
         row.element.remove();
@@ -377,6 +383,7 @@ export class RunsList {
       const badge = element('span', { class: 'status-badge' });
       const title = element('span', { class: 'run-row-title' });
       const stale = element('span', { class: 'stale-badge', text: 'stale' });
+      const pending = pendingBadge();
       const producer = element('span', { class: 'row-producer' });
       const id = element('span', { class: 'run-row-id' });
       const started = element('span', { class: 'run-row-started' });
@@ -385,7 +392,7 @@ export class RunsList {
       const link = element(
         'a',
         { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, badge, title, stale),
+        element('span', { class: 'run-row-line' }, badge, title, pending, stale),
         activity.element,
         element('span', { class: 'run-row-line sub' }, started, id, chips, producer),
       );
@@ -393,6 +400,7 @@ export class RunsList {
         element: link,
         badge,
         title,
+        pending,
         stale,
         producer,
         id,
@@ -414,6 +422,7 @@ export class RunsList {
     setText(row.title, run.title);
     row.title.title = run.title;
     setText(row.id, idSuffix(run.id));
+    showPending(row.pending, run);
     row.id.title = run.id;
     const chips = chipsOf(run);
     const chipsKey = chips.join('\n');
@@ -428,7 +437,10 @@ export class RunsList {
 
   tickRow(row: Row, run: Run, now: number): void {
     if (isLive(run)) this.#recent.refresh(run, now);
-    row.activity.update(describeActivity(run, this.#recent.of(run.id), now));
+    const view = describeActivity(run, this.#recent.of(run.id), now);
+    const position = this.#queuePositions.get(run.id);
+    if (position !== undefined) view.text = `#${position} in queue (${run.task})`;
+    row.activity.update(view);
     setText(row.started, formatStart(run.startedAt, now));
     row.started.title = `started ${formatAbsolute(run.startedAt)} (${formatAgo(run.startedAt, now)})`;
     row.stale.hidden = !isStale(run, now);

@@ -2,13 +2,18 @@
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from './app-services.ts';
+import { Approvals } from './approvals.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
+import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
 import { ProducerLeases } from './producer-leases.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { controlRoutes } from './routes/control.ts';
+import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -28,6 +33,10 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** `serve --notify`: where to POST, and the shortest completed run worth a message. */
+  notify?: Omit<NotifierOptions, 'baseUrl'>;
+  /** The server's own address once it listens, for links in notifications. */
+  baseUrl?(): string | undefined;
   /** A producer (or worker) gone this long is lost (serve --lost-after). */
   lostAfterMs: number;
 }
@@ -56,7 +65,15 @@ export function createApp(options: AppOptions): App {
   store.listen(queue);
   leases.start();
   queue.start();
-  const services: AppServices = { store, hub, control, spans, queue };
+  const approvals = new Approvals(store);
+  store.listen(approvals);
+  store.listen(new ControlMessages(store, control));
+  const notifier =
+    options.notify && options.notify.urls.length > 0
+      ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
+      : undefined;
+  if (notifier) store.listen(notifier);
+  const services: AppServices = { store, hub, control, spans, queue, approvals, notifier };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -65,7 +82,9 @@ export function createApp(options: AppOptions): App {
     .add(streamRoutes(services))
     .add(controlRoutes(services))
     .add(spanRoutes(services))
-    .add(workerRoutes(services));
+    .add(workerRoutes(services))
+    .add(approvalRoutes(services))
+    .add(directiveRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,6 +121,8 @@ export function createApp(options: AppOptions): App {
       leases.close();
       queue.close();
       hub.closeAll();
+      approvals.close();
+      notifier?.close();
     },
   };
 }
