@@ -63,3 +63,7 @@ export const MAX_WORKER_CONCURRENCY = 1000;
 export const MAX_WORKER_TASKS = 100;
 /** A worker gone this long is dropped from GET /api/workers. */
 export const GONE_WORKER_KEEP_MS = 10 * 60_000;
+
+/** A run the server ended because its producer went away: run.error's `reason`, and how its message starts. */
+export const PRODUCER_LOST_REASON = 'producer-lost';
+export const PRODUCER_LOST_MESSAGE_PREFIX = 'producer lost';
