@@ -17,6 +17,7 @@ import {
   TERMINAL_STATUSES,
 } from './constants.ts';
 import { invalid } from './errors.ts';
+import { USAGE_REPORT, USAGE_REPORT_ID_PREFIX, validateTraceEventPayload } from './span-events.ts';
 import type {
   EventInput,
   JsonObject,
@@ -293,6 +294,11 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
       throw invalid(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
     input.payload = body.payload;
   }
+  validateTraceEventPayload(type, input.payload ?? {}, path);
+  // A usage report's reportId is its identity: a repeat is the same event and counts once.
+  const reportId = input.payload?.reportId;
+  if (type === USAGE_REPORT && typeof reportId === 'string')
+    input.id = USAGE_REPORT_ID_PREFIX + reportId;
   return input;
 }
 

@@ -58,7 +58,7 @@ export const enqueueCommand: Command = {
       flags: ['--param'],
       type: 'string',
       valueName: 'name=value',
-      multiple: true,
+      repeatable: true,
       description: 'One parameter (repeatable; wins over --input)',
     },
     {

@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { MAX_SEED } from '../../shared/random.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
+import { USAGE_REPORT } from '../../shared/span-events.ts';
 import type { EventInput } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
@@ -72,6 +73,15 @@ export const runCommand: Command = {
       description: 'Fail the run at this step (exit 1)',
     },
     {
+      name: 'approveAt',
+      flags: ['--approveAt', '--approve-at'],
+      type: 'integer',
+      valueName: 'step',
+      min: 1,
+      max: MAX_STEPS,
+      description: 'Ask for approval before this step; go on if approved, fail (exit 1) if denied',
+    },
+    {
       name: 'seed',
       flags: ['--seed'],
       type: 'integer',
@@ -121,6 +131,7 @@ export const runCommand: Command = {
   examples: [
     'agent-ops --steps 20 --interval 200',
     'agent-ops --steps 10 --failAt 5',
+    'agent-ops --steps 10 --approveAt 3',
     'agent-ops --steps 1000 --interval 0 --seed 42 --json',
     'agent-ops --runs 50 --concurrency 10 --steps 20 --interval 10',
   ],
@@ -168,19 +179,27 @@ function planFrom(options: ParsedArgs['options']): {
       command,
     );
   }
+  const approveAt = options.approveAt === undefined ? undefined : Number(options.approveAt);
+  if (approveAt !== undefined && approveAt > steps) {
+    throw usageError(
+      `--approveAt must be at most --steps (${steps}); got ${quote(String(approveAt))}`,
+      command,
+    );
+  }
   const runs = Number(options.runs);
   const { id, title } = runIdentity(options, command, String(options.title));
   if (id !== undefined && runs > 1) {
     throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
   }
   const seed = options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed);
-  return { id, runs, plan: { title, steps, intervalMs: Number(options.interval), failAt, seed } };
+  const intervalMs = Number(options.interval);
+  return { id, runs, plan: { title, steps, intervalMs, failAt, approveAt, seed } };
 }
 
 /** What every run of one invocation shares. */
 type Plan = Pick<
   SimulatedRunOptions,
-  'title' | 'steps' | 'intervalMs' | 'failAt' | 'seed' | 'signal'
+  'title' | 'steps' | 'intervalMs' | 'failAt' | 'approveAt' | 'seed' | 'signal'
 >;
 
 type Client = HttpClient;
@@ -192,16 +211,23 @@ function exitCodeFor(result: SimulatedRunResult): number {
 }
 
 function describeStep(events: readonly EventInput[]): string {
-  const extra = events[1];
-  if (!extra) return '';
-  const payload = extra.payload ?? {};
-  if (extra.type === 'tool.called') {
-    const result = events[2]?.payload ?? {};
-    return `tool ${String(payload.toolName)} (${String(result.duration)} ms)`;
+  const find = (test: (event: EventInput) => boolean) => events.find(test)?.payload ?? {};
+  const call = events.find((event) => event.type === 'tool.called');
+  const parts: string[] = [];
+  if (call) {
+    const result = find((event) => event.type === 'tool.result');
+    parts.push(`tool ${String(call.payload?.toolName)} (${String(result.duration)} ms)`);
   }
-  if (extra.type === 'metric')
-    return `metric ${String(payload.name)} = ${String(payload.value)} ${String(payload.unit)}`;
-  return `task ${String(payload.taskName)}`;
+  const metric = events.find((event) => event.type === 'metric');
+  if (metric) {
+    const { name, value, unit } = metric.payload ?? {};
+    parts.push(`metric ${String(name)} = ${String(value)} ${String(unit)}`);
+  }
+  const task = events.find((event) => event.agentId !== undefined);
+  if (task) parts.push(`task ${String(task.payload?.taskName)}`);
+  const usage = events.find((event) => event.type === USAGE_REPORT);
+  if (usage) parts.push(`llm ${String(usage.payload?.outputTokens)} tokens out`);
+  return parts.join(', ');
 }
 
 async function runOne(
