@@ -1,6 +1,6 @@
-// Pairs tool.called with tool.result as docs/protocol.md says: by toolCallId, else by taskId. Calls with
-// neither are paired by tool name, oldest open call first. Incremental, so a live view can feed it
-// one event at a time.
+// Pairs tool.called with tool.result as docs/protocol.md says: by toolCallId, else by taskId.
+// Calls with neither are paired by tool name, oldest open call first. Incremental, so a live view
+// can feed it one event at a time.
 import { isFailedToolResult } from './run-effects.ts';
 import type { AgentEvent } from './types.ts';
 
@@ -17,7 +17,8 @@ export interface ToolCall {
   failed: boolean;
 }
 
-function keyOf(event: AgentEvent): string {
+/** What pairs a tool.called with its tool.result: the toolCallId, else the taskId, else the name. */
+export function toolCallKey(event: AgentEvent): string {
   const { toolCallId, toolName } = event.payload;
   if (typeof toolCallId === 'string' && toolCallId !== '') return `id:${toolCallId}`;
   if (event.taskId) return `task:${event.taskId}`;
@@ -32,7 +33,7 @@ export class ToolCallPairer {
   /** Feeds one event in seq order; returns the call it started or finished, if any. */
   add(event: AgentEvent): ToolCall | undefined {
     if (event.type !== 'tool.called' && event.type !== 'tool.result') return undefined;
-    const key = keyOf(event);
+    const key = toolCallKey(event);
     const name = typeof event.payload.toolName === 'string' ? event.payload.toolName : '(tool)';
     const ms = Date.parse(event.ts);
     if (event.type === 'tool.called') {
