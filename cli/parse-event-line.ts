@@ -1,7 +1,7 @@
 // `exec --format jsonl`: a line that is a JSON object with a string `type` is an event the
 // process wants posted as it is. Anything else, including an object the server would refuse, is
 // left to be posted as plain output, so a bad line is visible rather than lost.
-import { HttpError } from '../shared/http-error.ts';
+import { ValidationError } from '../shared/errors.ts';
 import type { EventInput } from '../shared/types.ts';
 import { checkJsonShape, validateEventInput } from '../shared/validate.ts';
 
@@ -19,7 +19,7 @@ export function parseEventLine(text: string, runId: string): EventInput | undefi
     checkJsonShape(value, 'event');
     return validateEventInput(value, runId);
   } catch (error) {
-    if (error instanceof HttpError) return undefined;
+    if (error instanceof ValidationError) return undefined;
     throw error;
   }
 }

@@ -1,18 +1,12 @@
 // Run control: pause / resume / stop requests, and the SSE channel a producer holds open to hear
 // them. With no producer attached, the server applies a request itself.
 import type { ServerResponse } from 'node:http';
-import { CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
-import { HttpError } from '../shared/http-error.ts';
+import { CONTROL_ALLOWED_FROM, CONTROL_CONFIRMATION } from '../shared/control-transitions.ts';
+import { ConflictError } from '../shared/errors.ts';
 import { formatSse } from '../shared/sse.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
-
-const CONFIRMATION: Record<ControlAction, string> = {
-  pause: 'run.paused',
-  resume: 'run.resumed',
-  stop: 'run.stopped',
-};
 
 interface Pending {
   seq: number;
@@ -33,8 +27,7 @@ export class ControlChannels {
 
   async request(run: Run, action: ControlAction, reason: string | undefined): Promise<Run> {
     if (!CONTROL_ALLOWED_FROM[action].includes(run.status)) {
-      throw new HttpError(
-        409,
+      throw new ConflictError(
         `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${CONTROL_ALLOWED_FROM[action].join(', ')}`,
       );
     }
@@ -45,7 +38,7 @@ export class ControlChannels {
     const channels = this.#channels.get(run.id);
     if (!channels || channels.size === 0) {
       await this.#store.appendEvents(run.id, [
-        { type: CONFIRMATION[action], payload: { ...payload, by: 'server' } },
+        { type: CONTROL_CONFIRMATION[action], payload: { ...payload, by: 'server' } },
       ]);
       return this.#store.getRun(run.id)!;
     }

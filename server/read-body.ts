@@ -1,8 +1,9 @@
 // Reads a JSON request body within MAX_BODY_BYTES, refusing what is not JSON, not UTF-8, too big,
-// too deep or carries a `__proto__` key. Every refusal is an HttpError naming the problem.
+// too deep or carries a `__proto__` key. Every refusal names the problem.
 import type { IncomingMessage } from 'node:http';
 import { MAX_BODY_BYTES } from '../shared/constants.ts';
-import { HttpError, badRequest } from '../shared/http-error.ts';
+import { invalid } from '../shared/errors.ts';
+import { HttpError } from './http-error.ts';
 import { checkJsonShape, quote } from '../shared/validate.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,13 +34,13 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   try {
     text = utf8.decode(raw);
   } catch {
-    throw badRequest('request body is not valid UTF-8');
+    throw invalid('request body is not valid UTF-8');
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
+    throw invalid(`request body is not valid JSON: ${(error as Error).message}`);
   }
   checkJsonShape(body);
   return body;

@@ -1,6 +1,40 @@
 // The one place that turns results and errors into HTTP responses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from '../shared/http-error.ts';
+import { AgentOpsError, UnavailableError, type ErrorKind } from '../shared/errors.ts';
+import { HttpError } from './http-error.ts';
+
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  'not-found': 404,
+  conflict: 409,
+  gone: 410,
+  unavailable: 503,
+};
+
+/** The status a domain error is answered with. */
+export function statusOf(error: AgentOpsError): number {
+  return STATUS_OF_KIND[error.kind];
+}
+
+/** Any error as the answer it gets; anything not known is a 500. */
+function answerOf(error: unknown): {
+  status: number;
+  message: string;
+  headers: Record<string, string>;
+} {
+  if (error instanceof HttpError)
+    return { status: error.status, message: error.message, headers: error.headers };
+  if (error instanceof AgentOpsError) {
+    const headers: Record<string, string> =
+      error instanceof UnavailableError ? { 'retry-after': String(error.retryAfterS) } : {};
+    return { status: statusOf(error), message: error.message, headers };
+  }
+  return {
+    status: 500,
+    message: `internal error: ${(error as Error)?.message ?? error}`,
+    headers: {},
+  };
+}
 
 export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
@@ -48,22 +82,18 @@ export function allowCrossOrigin(req: IncomingMessage, res: ServerResponse): voi
   for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
 }
 
-/** Maps any error to `{"error": …}`; anything that is not an HttpError is a 500 and is logged. */
+/** Maps any error to `{"error": …}`; an unknown error is a 500 and is logged with its stack. */
 export function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   error: unknown,
   log: (line: string) => void,
 ): void {
-  const httpError =
-    error instanceof HttpError
-      ? error
-      : new HttpError(500, `internal error: ${(error as Error)?.message ?? error}`);
-  if (httpError.status >= 500 && !(error instanceof HttpError))
-    log(`error ${req.method} ${req.url}: ${(error as Error)?.stack}`);
+  const answer = answerOf(error);
+  if (answer.status === 500) log(`error ${req.method} ${req.url}: ${(error as Error)?.stack}`);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, httpError.status, { error: httpError.message }, httpError.headers);
+  sendJson(res, answer.status, { error: answer.message }, answer.headers);
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { HttpError } from '../shared/http-error.ts';
+import { NotFoundError } from '../shared/errors.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,8 +29,7 @@ export function serveStatic(
     if (ASSET_NAME.test(name) && !name.includes('..')) file = join(dashboardDir, 'assets', name);
   }
   if (file === undefined || !existsSync(file)) {
-    throw new HttpError(
-      404,
+    throw new NotFoundError(
       `not found: ${pathname}${pathname === '/' ? ' (the dashboard is not built)' : ''}`,
     );
   }

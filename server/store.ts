@@ -15,7 +15,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
-import { HttpError } from '../shared/http-error.ts';
+import {
+  NotFoundError,
+  UnavailableError,
+  type AgentOpsError,
+  ValidationError,
+} from '../shared/errors.ts';
 import { applyEventToRun } from '../shared/run-effects.ts';
 import type {
   AgentEvent,
@@ -64,23 +69,25 @@ export interface StoreOptions {
   warn(message: string): void;
 }
 
-export interface StoreHooks {
+/** Told of every change after it is written; the app wires who listens (create-app.ts). */
+export interface StoreListener {
   /** A record was written; `line` is its JSON. */
-  onEvent?(run: Run, seq: number, line: string): void;
+  onEvent?(run: Run, event: AgentEvent, line: string): void;
   /** A run changed; `immediate` unless only its counters moved. */
   onRunChange?(run: Run, immediate: boolean): void;
   onRunDeleted?(id: string): void;
 }
 
 /**
- * `record` is the stored line's bytes (without its newline) for an event written now, so answers
- * reuse them instead of serializing and encoding the event again.
+ * One input's outcome: stored now (`created`), already stored under its id, or refused. `record` is
+ * the stored line's bytes (without its newline) for an event written now, so answers reuse them
+ * instead of serializing and encoding the event again.
  */
 export type AppendResult =
-  { status: 200 | 201; event: AgentEvent; record?: Buffer } | { status: number; error: string };
+  { created: boolean; event: AgentEvent; record?: Buffer } | { refused: AgentOpsError };
 
 interface PendingAppend {
-  inputs: Array<EventInput | HttpError>;
+  inputs: Array<EventInput | ValidationError>;
   resolve(results: AppendResult[]): void;
   reject(error: unknown): void;
 }
@@ -115,7 +122,7 @@ function dirName(id: string): string {
 
 export class Store {
   readonly dataDir: string;
-  readonly hooks: StoreHooks = {};
+  #listeners: StoreListener[] = [];
   #runs = new Map<string, RunState>();
   #log: RunLog;
   #options: StoreOptions;
@@ -199,6 +206,14 @@ export class Store {
     this.#options.warn(`skipped a damaged record in ${path} at byte ${offset}`);
   }
 
+  listen(listener: StoreListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #runChanged(run: Run, immediate: boolean): void {
+    for (const listener of this.#listeners) listener.onRunChange?.(run, immediate);
+  }
+
   get degraded(): string | undefined {
     return this.#degraded;
   }
@@ -273,7 +288,7 @@ export class Store {
 
   #register(state: RunState): void {
     this.#runs.set(state.run.id, state);
-    this.hooks.onRunChange?.(state.run, true);
+    this.#runChanged(state.run, true);
   }
 
   patchRun(id: string, patch: RunPatch): Run {
@@ -296,7 +311,7 @@ export class Store {
     this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
     state.run = next;
     state.dirty = false;
-    this.hooks.onRunChange?.(next, true);
+    this.#runChanged(next, true);
     return next;
   }
 
@@ -305,7 +320,7 @@ export class Store {
     const state = this.#state(id);
     state.run = { ...state.run, control, updatedAt: now() };
     state.dirty = true;
-    this.hooks.onRunChange?.(state.run, true);
+    this.#runChanged(state.run, true);
     return state.run;
   }
 
@@ -315,16 +330,20 @@ export class Store {
     if (state.fd !== undefined) closeSync(state.fd);
     this.#runs.delete(id);
     rmSync(state.dir, { recursive: true, force: true });
-    this.hooks.onRunDeleted?.(id);
+    for (const listener of this.#listeners) listener.onRunDeleted?.(id);
   }
 
   /**
    * Appends events to a run (created when unknown). Appends that arrive in the same turn of the
    * event loop are written together, one write per run (group commit); the promise resolves once
    * the write is acknowledged by the --fsync mode. A producer id seen before is answered with the
-   * stored event and stores nothing. A write the disk refuses rejects with 503 and consumes no seq.
+   * stored event and stores nothing. A write the disk refuses rejects with an UnavailableError and
+   * consumes no seq.
    */
-  appendEvents(runId: string, inputs: Array<EventInput | HttpError>): Promise<AppendResult[]> {
+  appendEvents(
+    runId: string,
+    inputs: Array<EventInput | ValidationError>,
+  ): Promise<AppendResult[]> {
     return new Promise((resolve, reject) => {
       if (this.#queue.size === 0) setImmediate(() => this.#flush());
       let list = this.#queue.get(runId);
@@ -353,16 +372,17 @@ export class Store {
   }
 
   /** Appends the events of several requests to one run with one write; results per request. */
-  #appendGroup(runId: string, requests: Array<Array<EventInput | HttpError>>): AppendResult[][] {
-    const refusal = (input: HttpError): AppendResult => ({
-      status: input.status,
-      error: input.message,
-    });
+  #appendGroup(
+    runId: string,
+    requests: Array<Array<EventInput | ValidationError>>,
+  ): AppendResult[][] {
     // An unknown run is created only by a request that brings at least one valid event.
     const anyValid = () =>
-      requests.some((inputs) => inputs.some((input) => !(input instanceof HttpError)));
+      requests.some((inputs) => inputs.some((input) => !(input instanceof ValidationError)));
     if (!this.#runs.has(runId) && !anyValid()) {
-      return requests.map((inputs) => inputs.map((input) => refusal(input as HttpError)));
+      return requests.map((inputs) =>
+        inputs.map((input) => ({ refused: input as ValidationError })),
+      );
     }
     // A run made by its first events is recorded only once they are written, so a refused write
     // leaves no empty run behind.
@@ -372,19 +392,19 @@ export class Store {
     const index = this.#index(state);
     const time = now();
     const fresh: AgentEvent[] = [];
-    const freshResults: Array<{ status: 201; event: AgentEvent; record?: Buffer }> = [];
+    const freshResults: Array<{ created: true; event: AgentEvent; record?: Buffer }> = [];
     const runIdJson = JSON.stringify(runId);
     const batchIds = new Map<string, AgentEvent>();
     const lines: string[] = [];
-    const toResult = (input: EventInput | HttpError): AppendResult => {
-      if (input instanceof HttpError) return refusal(input);
+    const toResult = (input: EventInput | ValidationError): AppendResult => {
+      if (input instanceof ValidationError) return { refused: input };
       if (input.id !== undefined) {
         const earlier = batchIds.get(input.id);
-        if (earlier) return { status: 200, event: earlier };
+        if (earlier) return { created: false, event: earlier };
         const seq = index.ids.get(input.id) ?? this.#seqOfServerId(state, input.id);
         // A stored record damaged since is written again: the retry brings its content back.
         const stored = seq === undefined ? undefined : this.#readEvent(state, seq);
-        if (stored) return { status: 200, event: stored };
+        if (stored) return { created: false, event: stored };
       }
       const seq = state.run.lastSeq + fresh.length + 1;
       const event: AgentEvent = {
@@ -401,7 +421,7 @@ export class Store {
       if (input.id !== undefined) batchIds.set(event.id, event);
       fresh.push(event);
       lines.push(eventRecord(event, runIdJson));
-      const result = { status: 201 as const, event };
+      const result = { created: true as const, event };
       freshResults.push(result);
       return result;
     };
@@ -448,9 +468,11 @@ export class Store {
     state.bytes += buffer.length;
     state.dirty = true;
     state.unsynced = true;
-    for (let i = 0; i < fresh.length; i++)
-      this.hooks.onEvent?.(state.run, fresh[i]!.seq, lines[i]!);
-    this.hooks.onRunChange?.(state.run, state.run.status !== statusBefore);
+    for (const listener of this.#listeners) {
+      if (!listener.onEvent) continue;
+      for (let i = 0; i < fresh.length; i++) listener.onEvent(state.run, fresh[i]!, lines[i]!);
+    }
+    this.#runChanged(state.run, state.run.status !== statusBefore);
     return results;
   }
 
@@ -580,7 +602,7 @@ export class Store {
 
   #state(id: string): RunState {
     const state = this.#runs.get(id);
-    if (!state) throw new HttpError(404, `run ${JSON.stringify(id)} not found`);
+    if (!state) throw new NotFoundError(`run ${JSON.stringify(id)} not found`);
     return state;
   }
 
@@ -674,7 +696,7 @@ export class Store {
     } catch (error) {
       const reason = `cannot write to ${this.dataDir}: ${(error as Error).message}`;
       this.#degraded = reason;
-      throw new HttpError(503, reason, { 'retry-after': '1' });
+      throw new UnavailableError(reason);
     }
   }
 

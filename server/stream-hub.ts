@@ -8,8 +8,8 @@ import {
   RUN_CHANGE_THROTTLE_MS,
 } from '../shared/constants.ts';
 import { SSE_HEARTBEAT, formatSse } from '../shared/sse.ts';
-import type { Run, RunChange } from '../shared/types.ts';
-import type { Store } from './store.ts';
+import type { AgentEvent, Run, RunChange } from '../shared/types.ts';
+import type { Store, StoreListener } from './store.ts';
 
 /** Records replayed per read while a subscriber catches up. */
 const REPLAY_BATCH = 1000;
@@ -44,7 +44,7 @@ interface RunSubscriber {
   live: boolean;
 }
 
-export class StreamHub {
+export class StreamHub implements StoreListener {
   #store: Store;
   #runSubscribers = new Map<string, Set<RunSubscriber>>();
   #listSubscribers = new Set<ServerResponse>();
@@ -58,9 +58,6 @@ export class StreamHub {
 
   constructor(store: Store) {
     this.#store = store;
-    store.hooks.onEvent = (run, seq, line) => this.#deliver(run.id, seq, line);
-    store.hooks.onRunChange = (run, immediate) => this.#runChanged(run, immediate);
-    store.hooks.onRunDeleted = (id) => this.#runDeleted(id);
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
   }
 
@@ -155,7 +152,9 @@ export class StreamHub {
   }
 
   /** Queues a written record; the records of one turn go out together, one write per subscriber. */
-  #deliver(runId: string, seq: number, line: string): void {
+  onEvent(run: Run, event: AgentEvent, line: string): void {
+    const runId = run.id;
+    const { seq } = event;
     if (!this.#runSubscribers.has(runId)) return;
     if (this.#outgoing.size === 0) queueMicrotask(() => this.#sendOutgoing());
     let frames = this.#outgoing.get(runId);
@@ -253,7 +252,7 @@ export class StreamHub {
     }
   }
 
-  #runChanged(run: Run, immediate: boolean): void {
+  onRunChange(run: Run, immediate: boolean): void {
     if (this.#listSubscribers.size === 0) return;
     const pending = this.#pending.get(run.id);
     const wait = (this.#lastSent.get(run.id) ?? 0) + RUN_CHANGE_THROTTLE_MS - Date.now();
@@ -280,7 +279,7 @@ export class StreamHub {
     this.#broadcastList({ kind: 'run', run });
   }
 
-  #runDeleted(id: string): void {
+  onRunDeleted(id: string): void {
     const pending = this.#pending.get(id);
     if (pending) clearTimeout(pending);
     this.#pending.delete(id);

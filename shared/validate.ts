@@ -12,7 +12,7 @@ import {
   RUN_STATUSES,
   TERMINAL_STATUSES,
 } from './constants.ts';
-import { badRequest } from './http-error.ts';
+import { invalid } from './errors.ts';
 import type { EventInput, JsonObject, Level, RunInput, RunPatch, RunStatus } from './types.ts';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -44,7 +44,7 @@ export function isTerminal(status: RunStatus): boolean {
  */
 export function checkJsonShape(value: unknown, path = 'body'): void {
   if (shapeIsFine(value, 0)) return;
-  throw badRequest(describeShapeProblem(value, path, 0)!);
+  throw invalid(describeShapeProblem(value, path, 0)!);
 }
 
 function shapeIsFine(value: unknown, depth: number): boolean {
@@ -79,9 +79,7 @@ function describeShapeProblem(value: unknown, path: string, depth: number): stri
 function checkKnownFields(body: JsonObject, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
-      throw badRequest(
-        `${what} has an unknown field ${quote(key)}; allowed: ${allowed.join(', ')}`,
-      );
+      throw invalid(`${what} has an unknown field ${quote(key)}; allowed: ${allowed.join(', ')}`);
     }
   }
 }
@@ -89,15 +87,15 @@ function checkKnownFields(body: JsonObject, allowed: readonly string[], what: st
 function optionalString(body: JsonObject, field: string, max: number): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string; got ${quote(value)}`);
+  if (typeof value !== 'string') throw invalid(`${field} must be a string; got ${quote(value)}`);
   if (value.length > max)
-    throw badRequest(`${field} must be at most ${max} characters; got ${value.length}`);
+    throw invalid(`${field} must be at most ${max} characters; got ${value.length}`);
   return value;
 }
 
 export function validateRunId(value: unknown, field = 'id'): string {
   if (typeof value !== 'string' || !RUN_ID_PATTERN.test(value)) {
-    throw badRequest(
+    throw invalid(
       `${field} must match ${RUN_ID_PATTERN.source} (letters, digits, . _ : -, at most 128); got ${quote(value)}`,
     );
   }
@@ -106,14 +104,14 @@ export function validateRunId(value: unknown, field = 'id'): string {
 
 export function validateStatus(value: unknown, field = 'status'): RunStatus {
   if (typeof value !== 'string' || !(RUN_STATUSES as readonly string[]).includes(value)) {
-    throw badRequest(`${field} must be one of ${RUN_STATUSES.join(', ')}; got ${quote(value)}`);
+    throw invalid(`${field} must be one of ${RUN_STATUSES.join(', ')}; got ${quote(value)}`);
   }
   return value as RunStatus;
 }
 
 export function validateLevel(value: unknown, field = 'level'): Level {
   if (typeof value !== 'string' || !(LEVELS as readonly string[]).includes(value)) {
-    throw badRequest(`${field} must be one of ${LEVELS.join(', ')}; got ${quote(value)}`);
+    throw invalid(`${field} must be one of ${LEVELS.join(', ')}; got ${quote(value)}`);
   }
   return value as Level;
 }
@@ -121,13 +119,13 @@ export function validateLevel(value: unknown, field = 'level'): Level {
 function optionalObject(body: JsonObject, field: string): JsonObject | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw badRequest(`${field} must be a JSON object; got ${quote(value)}`);
+  if (!isObject(value)) throw invalid(`${field} must be a JSON object; got ${quote(value)}`);
   return value;
 }
 
 export function validateTimestamp(value: unknown, field = 'ts'): string {
   if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
-    throw badRequest(
+    throw invalid(
       `${field} must be an ISO-8601 date-time like 2024-05-01T12:00:00.000Z; got ${quote(value)}`,
     );
   }
@@ -136,7 +134,7 @@ export function validateTimestamp(value: unknown, field = 'ts'): string {
 
 export function validateRunInput(body: unknown): RunInput {
   if (body === undefined) return {};
-  if (!isObject(body)) throw badRequest(`run must be a JSON object; got ${quote(body)}`);
+  if (!isObject(body)) throw invalid(`run must be a JSON object; got ${quote(body)}`);
   checkKnownFields(body, ['id', 'title', 'status', 'metadata'], 'run');
   const input: RunInput = {};
   if (body.id !== undefined && body.id !== null) input.id = validateRunId(body.id);
@@ -149,7 +147,7 @@ export function validateRunInput(body: unknown): RunInput {
 }
 
 export function validateRunPatch(body: unknown): RunPatch {
-  if (!isObject(body)) throw badRequest(`patch must be a JSON object; got ${quote(body)}`);
+  if (!isObject(body)) throw invalid(`patch must be a JSON object; got ${quote(body)}`);
   checkKnownFields(body, ['title', 'status', 'errorMessage', 'metadata'], 'patch');
   const patch: RunPatch = {};
   const title = optionalString(body, 'title', MAX_TITLE_LENGTH);
@@ -169,16 +167,16 @@ const EVENT_FIELDS = ['id', 'ts', 'type', 'level', 'agentId', 'taskId', 'payload
 
 /** Validates one event as a producer sent it; `seq` and a matching `runId` are accepted and ignored. */
 export function validateEventInput(body: unknown, runId: string, path = 'event'): EventInput {
-  if (!isObject(body)) throw badRequest(`${path} must be a JSON object; got ${quote(body)}`);
+  if (!isObject(body)) throw invalid(`${path} must be a JSON object; got ${quote(body)}`);
   checkKnownFields(body, EVENT_FIELDS, path);
   const { type } = body;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
-    throw badRequest(
+    throw invalid(
       `${path}.type must be a dotted name like "task.progress" (letters, digits, _ . : / -, at most 128); got ${quote(type)}`,
     );
   }
   if (body.runId !== undefined && body.runId !== runId) {
-    throw badRequest(
+    throw invalid(
       `${path}.runId ${quote(body.runId)} does not match the run in the path ${quote(runId)}`,
     );
   }
@@ -189,7 +187,7 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
       body.id.length === 0 ||
       body.id.length > MAX_EVENT_ID_LENGTH
     ) {
-      throw badRequest(
+      throw invalid(
         `${path}.id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters; got ${quote(body.id)}`,
       );
     }
@@ -203,7 +201,7 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
     const value = body[field];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH) {
-      throw badRequest(
+      throw invalid(
         `${path}.${field} must be a string of at most ${MAX_NAME_LENGTH} characters; got ${quote(value)}`,
       );
     }
@@ -211,7 +209,7 @@ export function validateEventInput(body: unknown, runId: string, path = 'event')
   }
   if (body.payload !== undefined && body.payload !== null) {
     if (!isObject(body.payload))
-      throw badRequest(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
+      throw invalid(`${path}.payload must be a JSON object; got ${quote(body.payload)}`);
     input.payload = body.payload;
   }
   return input;
@@ -228,7 +226,7 @@ export function parseIntParam(
   if (raw === null || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw badRequest(`${name} must be an integer from ${min} to ${max}; got ${quote(raw)}`);
+    throw invalid(`${name} must be an integer from ${min} to ${max}; got ${quote(raw)}`);
   }
   return value;
 }

@@ -1,7 +1,7 @@
 // `agent-ops emit <runId> <type>`: append one event to a run from a shell script.
 import { randomUUID } from 'node:crypto';
 import { LEVELS } from '../../shared/constants.ts';
-import { HttpError } from '../../shared/http-error.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import type { AgentEvent, EventInput } from '../../shared/types.ts';
 import { checkJsonShape, quote, validateEventInput } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
@@ -91,7 +91,7 @@ export const emitCommand: Command = {
       checkJsonShape(body, 'event');
       validateEventInput(body, runId);
     } catch (error) {
-      if (error instanceof HttpError) throw usageError(error.message, command);
+      if (error instanceof ValidationError) throw usageError(error.message, command);
       throw error;
     }
 

@@ -1,4 +1,5 @@
-/** The one error type the server maps to a response: a status and a message naming what was wrong. */
+// Refusals that exist only in HTTP (size limits, methods, media types, auth); domain failures are
+// the kinds of shared/errors.ts.
 export class HttpError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -9,8 +10,4 @@ export class HttpError extends Error {
     this.status = status;
     this.headers = headers;
   }
-}
-
-export function badRequest(message: string): HttpError {
-  return new HttpError(400, message);
 }

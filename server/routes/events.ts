@@ -1,0 +1,156 @@
+// /api/runs/:runId/events: append one event or a batch (answered with the stored records' bytes),
+// read pages with filters, or export the whole run as NDJSON.
+import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import {
+  EVENTS_DEFAULT_LIMIT,
+  EVENTS_MAX_LIMIT,
+  MAX_BATCH_EVENTS,
+} from '../../shared/constants.ts';
+import { ValidationError, invalid } from '../../shared/errors.ts';
+import {
+  parseIntParam,
+  quote,
+  validateEventInput,
+  validateLevel,
+  validateRunId,
+} from '../../shared/validate.ts';
+import type { AppServices } from '../app-services.ts';
+import { existingRun } from '../existing-run.ts';
+import { HttpError } from '../http-error.ts';
+import { readJsonBody } from '../read-body.ts';
+import { sendJson, sendJsonBytes, statusOf } from '../respond.ts';
+import type { Route } from '../router.ts';
+import type { AppendResult, Store } from '../store.ts';
+
+// Pieces of the batch answer `{"results":[{"status":201,"event":…},…]}`.
+const RESULTS_OPEN = Buffer.from('{"results":[');
+const RESULTS_CLOSE = Buffer.from(']}');
+const CREATED_ITEM = Buffer.from('{"status":201,"event":');
+const DUPLICATE_ITEM = Buffer.from('{"status":200,"event":');
+const CLOSE = Buffer.from('}');
+const COMMA = Buffer.from(',');
+
+function recordOf(result: Extract<AppendResult, { event: unknown }>): Buffer {
+  return result.record ?? Buffer.from(JSON.stringify(result.event));
+}
+
+/** Built from the stored records' bytes rather than serializing every event again. */
+function batchAnswer(results: AppendResult[]): Buffer {
+  const parts: Buffer[] = [RESULTS_OPEN];
+  results.forEach((result, i) => {
+    if (i > 0) parts.push(COMMA);
+    if ('refused' in result) {
+      const item = { status: statusOf(result.refused), error: result.refused.message };
+      parts.push(Buffer.from(JSON.stringify(item)));
+    } else parts.push(result.created ? CREATED_ITEM : DUPLICATE_ITEM, recordOf(result), CLOSE);
+  });
+  parts.push(RESULTS_CLOSE);
+  return Buffer.concat(parts);
+}
+
+function list(value: string | null): string[] | undefined {
+  if (value === null || value === '') return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function exportNdjson(store: Store, res: ServerResponse, runId: string): void {
+  const parts = store.exportParts(runId);
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="${runId}.ndjson"`,
+  });
+  const next = (i: number): void => {
+    if (i === parts.length) {
+      res.end();
+      return;
+    }
+    const part = parts[i]!;
+    // Only the bytes that were whole records when the export began.
+    const stream = createReadStream(part.path, { start: 0, end: part.bytes - 1 });
+    stream.on('error', () => res.destroy());
+    stream.on('end', () => next(i + 1));
+    stream.pipe(res, { end: false });
+  };
+  next(0);
+}
+
+export function eventRoutes({ store }: AppServices): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/runs/:runId/events',
+      async handler({ req, res, params }) {
+        const runId = validateRunId(params.runId!, 'run id');
+        const body = await readJsonBody(req);
+        if (body === undefined)
+          throw invalid('event must be a JSON object or an array of them; got an empty body');
+        if (!Array.isArray(body)) {
+          const [result] = await store.appendEvents(runId, [validateEventInput(body, runId)]);
+          if ('refused' in result!) throw result.refused;
+          sendJsonBytes(res, result!.created ? 201 : 200, recordOf(result!));
+          return;
+        }
+        if (body.length === 0) throw invalid('event array must hold at least one event');
+        if (body.length > MAX_BATCH_EVENTS) {
+          throw new HttpError(
+            413,
+            `event array must hold at most ${MAX_BATCH_EVENTS} events; got ${body.length}`,
+          );
+        }
+        const inputs = body.map((item, i) => {
+          try {
+            return validateEventInput(item, runId, `events[${i}]`);
+          } catch (error) {
+            if (error instanceof ValidationError) return error;
+            throw error;
+          }
+        });
+        const results = await store.appendEvents(runId, inputs);
+        const allStored = results.every((result) => !('refused' in result));
+        sendJsonBytes(res, allStored ? 201 : 207, batchAnswer(results));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/runs/:runId/events',
+      handler({ res, query, params }) {
+        const run = existingRun(store, params.runId!);
+        const format = query.get('format');
+        if (format === 'ndjson') return exportNdjson(store, res, run.id);
+        if (format !== null && format !== 'json')
+          throw invalid(`format must be json or ndjson; got ${quote(format)}`);
+        const max = Number.MAX_SAFE_INTEGER;
+        const after = query.has('after')
+          ? parseIntParam(query.get('after'), 'after', 0, 0, max)
+          : undefined;
+        const before = query.has('before')
+          ? parseIntParam(query.get('before'), 'before', 0, 1, max)
+          : undefined;
+        if (after !== undefined && before !== undefined)
+          throw invalid('after and before cannot be used together');
+        const levels = list(query.get('level'));
+        levels?.forEach((level) => validateLevel(level));
+        const limit = parseIntParam(
+          query.get('limit'),
+          'limit',
+          EVENTS_DEFAULT_LIMIT,
+          1,
+          EVENTS_MAX_LIMIT,
+        );
+        const events = store.readEvents(run.id, {
+          after,
+          before,
+          limit,
+          types: list(query.get('type')),
+          levels,
+          q: query.get('q') || undefined,
+        });
+        sendJson(res, 200, events);
+      },
+    },
+  ];
+}
