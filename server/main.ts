@@ -175,6 +175,11 @@ export async function serve(argv: string[]): Promise<void> {
   });
 
   server.on('error', (error: NodeJS.ErrnoException) => {
+    if (server.listening) {
+      // An accept that failed (out of file descriptors): that connection is lost, the server is not.
+      log(`cannot accept a connection: ${error.message}`);
+      return;
+    }
     const reason =
       error.code === 'EADDRINUSE'
         ? `port ${options.port} on ${options.host} is in use; pass --port <another> or stop what is using it`

@@ -25,6 +25,8 @@ export interface ServerOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   port?: number;
+  /** A command the server runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
+  launcher?: string[];
 }
 
 export function tempDir(prefix = 'agent-ops-test-'): string {
@@ -64,7 +66,8 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     AGENTOPS_LOG_LEVEL: 'quiet',
     ...options.env,
   };
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath];
+  const proc = spawn(command!, [...prefix, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
