@@ -29,6 +29,10 @@ export interface ExecOptions {
   graceMs: number;
   redact: boolean;
   metadata: JsonObject | undefined;
+  /** `directives`: the command's stdin carries directives, one per line; `pass` (default): ours. */
+  stdin?: ExecStdin;
+  /** Passed on in AGENTOPS_API_KEY, so a hook inside the command can reach the server. */
+  apiKey?: string | undefined;
   /** Where the command's stdout goes (stderr under --json). */
   stdout: Writable;
   stderr: Writable;
@@ -36,12 +40,27 @@ export interface ExecOptions {
   note(text: string): void;
   onCreated?(run: Run): void;
   onSpawned?(pid: number | undefined): void;
+  /**
+   * When given, the caller owns SIGINT / SIGTERM / SIGHUP (a worker running many commands):
+   * aborting it with a signal's name stops the command as that signal would have.
+   */
+  stopSignal?: AbortSignal;
+  /** Whether our stdin is piped to the command; by default when it is not a terminal. */
+  forwardStdin?: boolean;
 }
 
 export type { ExecResult };
 
+export const EXEC_STDIN_MODES = ['pass', 'directives'] as const;
+export type ExecStdin = (typeof EXEC_STDIN_MODES)[number];
+
+/** A directive as the one line the command reads: its own line breaks become spaces. */
+export function directiveLine(text: string): string {
+  return `${text.replace(/\r?\n|\r/g, ' ')}\n`;
+}
+
 export async function execRun(options: ExecOptions): Promise<ExecResult> {
-  const { client, runId, format, graceMs } = options;
+  const { client, runId, format, graceMs, note } = options;
   const startedAt = performance.now();
   const shown = commandLine(options.command, options.args);
   const scrub = (text: string): string => (options.redact ? redactSecrets(text) : text);
@@ -54,90 +73,40 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
       cwd: process.cwd(),
       format,
       environment: 'exec',
+      // The run view says whether a directive can reach the command.
+      directives: options.stdin === 'directives' ? 'stdin' : 'none',
     },
   });
   options.onCreated?.(run);
 
   const sender = new EventSender(client, runId);
-  let deliveryNoted = false;
-  const deliver = (event: EventInput): void => {
-    if (sender.error) {
-      // The command goes on; exec ends with the delivery error once it has finished.
-      if (!deliveryNoted) options.note(`agent-ops: ${sender.error.message}; the command goes on`);
-      deliveryNoted = true;
-      return;
-    }
-    sender.emit(event);
-  };
   const clean = <T>(value: T): T => capStrings(options.redact ? redactValue(value) : value);
+  const deliver = deliverUnlessFailed(sender, note);
   const output = new OutputEvents({ runId, format, sender, scrub, clean, deliver });
   const post = (event: EventInput): void => output.post(event);
 
-  // Spawn. The child sees pipes, not a terminal; unbuffered Python output keeps lines live.
-  const env = { ...process.env };
-  env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
-  const group = new ProcessGroup(options.command, options.args, {
-    env,
-    stdin: forwardStdin ? 'pipe' : 'ignore',
-  });
+  const directives = options.stdin === 'directives';
+  // The run and the server are named in its environment, for hooks it runs
+  // (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
+  const env: NodeJS.ProcessEnv = { AGENTOPS_RUN_ID: runId, AGENTOPS_SERVER: client.baseUrl };
+  if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
+  const forwardStdin = options.forwardStdin ?? process.stdin.isTTY !== true;
+  const stdinMode = directives ? 'directives' : forwardStdin ? 'forward' : 'none';
+  const { group, release } = spawnGroup(options.command, options.args, env, stdinMode);
   const { child } = group;
-  // No child outlives exec on any exit we can catch.
-  const killOnExit = (): void => group.kill();
-  process.on('exit', killOnExit);
-
-  let stopCause: StopCause | undefined;
-  let signalled = false;
-  const onSignal = (name: OwnSignal): void => {
-    if (signalled) {
-      group.kill();
-      process.exit(OWN_SIGNALS[name]); // a second signal: leave at once
-    }
-    signalled = true;
-    // A signal wins over a stop request still in its grace period: exec ends because of it.
-    stopCause = { by: 'signal', name };
-    options.note(
-      `agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`,
-    );
-    group.terminate(graceMs);
-  };
-  const signalNames = Object.keys(OWN_SIGNALS) as OwnSignal[];
-  for (const name of signalNames) process.on(name, onSignal);
-
-  const control = new ControlChannel({
+  const stop: StopState = { cause: undefined };
+  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop, options.stopSignal);
+  const control = openControl({
     client,
     sender,
-    handlers: {
-      pause: () => {
-        output.flush();
-        if (!group.pause()) return false;
-        options.note(`agent-ops: paused on request (SIGSTOP to process group ${group.pid})`);
-        return true;
-      },
-      resume: () => {
-        if (!group.resume()) return false;
-        options.note('agent-ops: resumed on request (SIGCONT)');
-        return true;
-      },
-      stop: (reason) => {
-        if (!group.running) return;
-        stopCause ??= { by: 'control', reason };
-        options.note(
-          `agent-ops: stop requested${reason === undefined ? '' : ` (${reason})`}: SIGTERM now, SIGKILL after ${graceMs / 1000} s`,
-        );
-        group.terminate(graceMs);
-      },
-    },
-    onLost: (error) =>
-      options.note(
-        `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
-      ),
+    group,
+    output,
+    graceMs,
+    note,
+    stop,
+    directives,
+    afterSeq: run.lastSeq,
   });
-
-  if (forwardStdin && child.stdin) {
-    child.stdin.on('error', () => {}); // a command that does not read its input is fine
-    process.stdin.pipe(child.stdin);
-  }
   options.onSpawned?.(child.pid);
   if (format !== 'claude' && child.pid !== undefined) {
     post({
@@ -165,21 +134,9 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   // The run no longer takes requests: there is nothing left to pause.
   await control.close();
   await group.endStragglers(graceMs);
-  const waited = await Promise.race([
-    pipesClosed.then(() => true),
-    new Promise<boolean>((resolve) => setTimeout(resolve, PIPE_CLOSE_WAIT_MS, false).unref()),
-  ]);
-  if (!waited) {
-    options.note('agent-ops: a process outside the group still holds the output pipes; leaving it');
-    child.stdout?.destroy();
-    child.stderr?.destroy();
-  }
-  for (const name of signalNames) process.off(name, onSignal);
-  process.off('exit', killOnExit);
-  if (forwardStdin) {
-    process.stdin.unpipe();
-    process.stdin.destroy();
-  }
+  await waitForPipes(pipesClosed, group, note);
+  stopListening();
+  release();
   output.flush();
 
   // How it ended.
@@ -189,7 +146,7 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
     shown,
     exit,
     pid: child.pid,
-    stopCause,
+    stopCause: stop.cause,
     forced: group.forced,
     claudeOutcome: output.claude?.outcome,
     stderrTail: output.stderrTail,
@@ -201,4 +158,172 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   await sender.flush();
   result.events = sender.stats.sent;
   return result;
+}
+
+/**
+ * Spawns the command in its own group. It sees pipes, not a terminal; unbuffered Python output
+ * keeps lines live; its stdin is ours passed on (`forward`), a pipe exec writes directives into
+ * (`directives`), or nothing. `release` undoes what this set up in our own process.
+ */
+function spawnGroup(
+  command: string,
+  args: readonly string[],
+  extraEnv: NodeJS.ProcessEnv,
+  stdinMode: 'forward' | 'directives' | 'none',
+): { group: ProcessGroup; release(): void } {
+  const env = { ...process.env, ...extraEnv };
+  env.PYTHONUNBUFFERED ??= '1';
+  const directives = stdinMode === 'directives';
+  const forwardStdin = stdinMode === 'forward';
+  const stdin = directives || forwardStdin ? 'pipe' : 'ignore';
+  const group = new ProcessGroup(command, args, { env, stdin });
+  // No child outlives exec on any exit we can catch.
+  const killOnExit = (): void => group.kill();
+  process.on('exit', killOnExit);
+  const input = group.child.stdin;
+  if (directives) input?.on('error', () => {}); // a command that exits stops reading
+  if (forwardStdin && input) {
+    input.on('error', () => {}); // a command that does not read its input is fine
+    process.stdin.pipe(input);
+  }
+  return {
+    group,
+    release() {
+      process.off('exit', killOnExit);
+      if (!forwardStdin) return;
+      process.stdin.unpipe();
+      process.stdin.destroy();
+    },
+  };
+}
+
+/** Why exec is stopping the command, once it is. */
+interface StopState {
+  cause: StopCause | undefined;
+}
+
+/** Events go to the sender until delivery has failed; then the command goes on, told once. */
+function deliverUnlessFailed(
+  sender: EventSender,
+  note: (text: string) => void,
+): (event: EventInput) => void {
+  let noted = false;
+  return (event) => {
+    if (!sender.error) return void sender.emit(event);
+    // exec ends with the delivery error once the command has finished.
+    if (!noted) note(`agent-ops: ${sender.error.message}; the command goes on`);
+    noted = true;
+  };
+}
+
+/**
+ * Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once); with
+ * `stopSignal`, its caller hears the signals and aborts it with the signal's name instead.
+ */
+function listenForOwnSignals(
+  group: ProcessGroup,
+  shown: string,
+  graceMs: number,
+  note: (text: string) => void,
+  stop: StopState,
+  stopSignal: AbortSignal | undefined,
+): () => void {
+  let signalled = false;
+  const onSignal = (name: OwnSignal): void => {
+    if (signalled) {
+      group.kill();
+      process.exit(OWN_SIGNALS[name]); // a second signal: leave at once
+    }
+    signalled = true;
+    // A signal wins over a stop request still in its grace period: exec ends because of it.
+    stop.cause = { by: 'signal', name };
+    note(`agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`);
+    group.terminate(graceMs);
+  };
+  if (stopSignal) {
+    const onStop = (): void => onSignal(stopSignal.reason as OwnSignal);
+    if (stopSignal.aborted) onStop();
+    else stopSignal.addEventListener('abort', onStop, { once: true });
+    return () => stopSignal.removeEventListener('abort', onStop);
+  }
+  const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
+  for (const name of names) process.on(name, onSignal);
+  return () => {
+    for (const name of names) process.off(name, onSignal);
+  };
+}
+
+interface ControlContext {
+  client: HttpClient;
+  sender: EventSender;
+  group: ProcessGroup;
+  output: OutputEvents;
+  graceMs: number;
+  note(text: string): void;
+  stop: StopState;
+  /** Directives are written to the command's stdin. */
+  directives: boolean;
+  afterSeq: number;
+}
+
+/** Pause / resume / stop from the dashboard or the API reach the process group; directives its stdin. */
+function openControl(context: ControlContext) {
+  const { client, sender, group, output, graceMs, note, stop } = context;
+  return new ControlChannel({
+    client,
+    sender,
+    handlers: {
+      pause: () => {
+        output.flush();
+        if (!group.pause()) return false;
+        note(`agent-ops: paused on request (SIGSTOP to process group ${group.pid})`);
+        return true;
+      },
+      resume: () => {
+        if (!group.resume()) return false;
+        note('agent-ops: resumed on request (SIGCONT)');
+        return true;
+      },
+      stop: (reason) => {
+        if (!group.running) return;
+        stop.cause ??= { by: 'control', reason };
+        note(
+          `agent-ops: stop requested${reason === undefined ? '' : ` (${reason})`}: SIGTERM now, SIGKILL after ${graceMs / 1000} s`,
+        );
+        group.terminate(graceMs);
+      },
+      directive: ({ text }) => {
+        const stdin = group.child.stdin;
+        if (context.directives && stdin?.writable) {
+          stdin.write(directiveLine(text));
+          return true;
+        }
+        note(
+          `agent-ops: a directive arrived, but the command does not read directives (exec --stdin directives): ${text}`,
+        );
+        return false;
+      },
+    },
+    afterSeq: context.afterSeq,
+    onLost: (error) =>
+      note(
+        `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
+      ),
+  });
+}
+
+/** After the exit, the output pipes get PIPE_CLOSE_WAIT_MS to close before they are let go. */
+async function waitForPipes(
+  pipesClosed: Promise<unknown>,
+  group: ProcessGroup,
+  note: (text: string) => void,
+): Promise<void> {
+  const closed = await Promise.race([
+    pipesClosed.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, PIPE_CLOSE_WAIT_MS, false).unref()),
+  ]);
+  if (closed) return;
+  note('agent-ops: a process outside the group still holds the output pipes; leaving it');
+  group.child.stdout?.destroy();
+  group.child.stderr?.destroy();
 }

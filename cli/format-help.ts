@@ -1,6 +1,7 @@
 // The one help layout every command shares: Usage, Commands (top level only), Options with
 // their defaults, Notes (where a command has them), Examples.
 import { VERSION } from '../shared/constants.ts';
+import { formatDuration } from '../shared/parse-duration.ts';
 import type { Command } from './command.ts';
 import type { OptionSpec } from './parse-args.ts';
 
@@ -12,7 +13,11 @@ function flagsOf(option: OptionSpec): string {
 function describe(option: OptionSpec): string {
   if (option.default === undefined || option.type === 'boolean') return option.description;
   const shown =
-    typeof option.default === 'string' ? JSON.stringify(option.default) : String(option.default);
+    typeof option.default === 'string'
+      ? JSON.stringify(option.default)
+      : option.type === 'duration'
+        ? formatDuration(Number(option.default))
+        : String(option.default);
   return `${option.description} (default ${shown})`;
 }
 
@@ -25,6 +30,8 @@ export interface TopLevel {
   summary: string;
   usages: readonly string[];
   commands: ReadonlyArray<{ name: string; summary: string }>;
+  /** The options that may also come before the command word. */
+  globalOptions: readonly OptionSpec[];
 }
 
 /** A command's help; with `top`, the top-level help (the runner's options plus every command). */
@@ -43,7 +50,15 @@ export function formatHelp(command: Command, top?: TopLevel): string {
       'Commands',
       ...columns(commands.map(({ name, summary }) => [name, summary] as const)),
     );
-    lines.push('', "Run `agent-ops <command> --help` for a command's options.");
+    // The kebab-case spelling where there are two (`--api-key`, not `--apiKey`).
+    const globals = top.globalOptions
+      .map(({ flags }) => flags.find((flag) => flag.slice(2).includes('-')) ?? flags[0])
+      .join(', ');
+    lines.push(
+      '',
+      "Run `agent-ops <command> --help` for a command's options. These may also come before the",
+      `command (agent-ops --server <url> ls): ${globals}.`,
+    );
   }
   lines.push(
     '',

@@ -1,17 +1,26 @@
 // Parses argv against a command's option table. Every problem is a usage error that names the
 // flag and quotes the value it got.
+import {
+  durationFormatHint,
+  formatDuration,
+  parseDuration,
+  type DurationUnit,
+} from '../shared/parse-duration.ts';
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
-export type OptionValue = string | number | boolean;
+export type OptionValue = string | number | boolean | string[];
 
 export interface OptionSpec {
   /** The key in the parsed result, e.g. `failAt`. */
   name: string;
   /** Every spelling accepted, canonical first: `['--failAt', '--fail-at']`. */
   flags: readonly string[];
-  type: 'boolean' | 'string' | 'integer' | 'number';
+  /** A `duration` is parsed to milliseconds; its default, min and max are milliseconds too. */
+  type: 'boolean' | 'string' | 'integer' | 'number' | 'duration';
   description: string;
+  /** For a duration: the unit of a bare number (`--interval 250` is ms, `--grace 5` is s). */
+  unit?: DurationUnit;
   /** Shown in help as `<valueName>`. */
   valueName?: string;
   default?: OptionValue;
@@ -21,6 +30,8 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** A string option that may be given again and again; its value is the list, in order. */
+  repeatable?: boolean;
 }
 
 export interface ParsedArgs {
@@ -38,6 +49,7 @@ function convert(spec: OptionSpec, raw: string, source: string, command: string)
     }
     return raw;
   }
+  if (spec.type === 'duration') return convertDuration(spec, raw, source, command);
   const value = raw.trim() === '' ? Number.NaN : Number(raw);
   const wantsInteger = spec.type === 'integer';
   const min = spec.min ?? Number.NEGATIVE_INFINITY;
@@ -52,6 +64,26 @@ function convert(spec: OptionSpec, raw: string, source: string, command: string)
     const range =
       spec.max === undefined ? `${min} or more` : `from ${min} to ${max.toLocaleString('en-US')}`;
     throw usageError(`${source} must be ${kind} ${range}; got ${quote(raw)}`, command);
+  }
+  return value;
+}
+
+function convertDuration(spec: OptionSpec, raw: string, source: string, command: string): number {
+  const bareUnit = spec.unit ?? 'ms';
+  const value = parseDuration(raw, bareUnit);
+  if (value === undefined)
+    throw usageError(
+      `${source} must be ${durationFormatHint(bareUnit)}; got ${quote(raw)}`,
+      command,
+    );
+  const min = spec.min ?? 0;
+  const max = spec.max ?? Number.POSITIVE_INFINITY;
+  if (value < min || value > max) {
+    const range =
+      spec.max === undefined
+        ? `${formatDuration(min)} or more`
+        : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+    throw usageError(`${source} must be ${range}; got ${quote(raw)}`, command);
   }
   return value;
 }
@@ -92,14 +124,19 @@ export function parseArgs(
     // long option after the flag (`--steps --json`) means the value was left out.
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
-    options[spec.name] = convert(spec, raw, flag, command);
+    const value = convert(spec, raw, flag, command);
+    if (spec.repeatable) {
+      const earlier = options[spec.name];
+      options[spec.name] = [...(Array.isArray(earlier) ? earlier : []), String(value)];
+    } else options[spec.name] = value;
   }
 
   for (const spec of specs) {
     if (options[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') {
-      options[spec.name] = convert(spec, fromEnv, spec.env!, command);
+      const value = convert(spec, fromEnv, spec.env!, command);
+      options[spec.name] = spec.repeatable ? [String(value)] : value;
     } else if (spec.default !== undefined) {
       options[spec.name] = spec.default;
     }

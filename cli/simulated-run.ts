@@ -2,16 +2,15 @@
 // stream its steps, end it completed, in error at --failAt, or stopped by a signal. While it runs
 // it holds the run's control channel: a pause holds the next step until resumed, a stop ends it.
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import { APPROVAL_REQUESTED } from '../shared/approvals.ts';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
-import type { HttpClient } from './http-client.ts';
+import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
-import { simulatedStepEvents } from './simulated-step.ts';
-
-/** Creating the run is the first contact: a server that is simply not there fails fast. */
-export const CREATE_RETRY_MS = 5_000;
+import { agentSpanEnd, agentSpanStart, simulatedStep } from './simulated-step.ts';
+import { StepBoundary } from './step-boundary.ts';
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -20,6 +19,8 @@ export interface SimulatedRunOptions {
   steps: number;
   intervalMs: number;
   failAt: number | undefined;
+  /** Ask for approval before this step; a denial fails the run there. */
+  approveAt?: number | undefined;
   seed: number;
   /** Aborted with the signal's name (`SIGINT`, `SIGTERM`) to stop the run. */
   signal: AbortSignal;
@@ -49,7 +50,8 @@ export interface SimulatedRunResult {
 
 export async function createRun(client: HttpClient, body: object): Promise<Run> {
   const response = await client.request<Run>('POST', '/api/runs', body, {
-    retryForMs: Math.min(CREATE_RETRY_MS, client.retryForMs),
+    // Creating the run is the first contact: a server that is simply not there fails fast.
+    retryForMs: Math.min(FIRST_CONTACT_RETRY_MS, client.retryForMs),
   });
   if (response.status !== 200 && response.status !== 201)
     throw refused('POST /api/runs', response, true);
@@ -59,14 +61,15 @@ export async function createRun(client: HttpClient, body: object): Promise<Run> 
 export async function simulateRun(options: SimulatedRunOptions): Promise<SimulatedRunResult> {
   const { client, runId, steps, intervalMs, failAt, seed, signal } = options;
   const startedAt = performance.now();
-  const random = createRandom(seed);
   const run = await createRun(client, { id: runId, title: options.title });
   options.onCreated?.(run);
 
   const sender = new EventSender(client, runId);
   const config: Record<string, number> = { steps, interval: intervalMs, seed };
   if (failAt !== undefined) config.failAt = failAt;
+  if (options.approveAt !== undefined) config.approveAt = options.approveAt;
   sender.emit({ type: 'run.started', payload: { message: 'Agent run initialized', config } });
+  sender.emit(agentSpanStart(options.title));
   sender.patch({
     metadata: {
       estimatedCost: 0.05,
@@ -79,81 +82,41 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
 
   // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
   const stopped = new AbortController();
-  const stopSignal = AbortSignal.any([signal, stopped.signal]);
-  const control = new ControlChannel({
+  const boundary = new StepBoundary();
+  const control = simulatedControl(
     client,
     sender,
-    handlers: {
-      pause: () => {
-        options.onControl?.('paused on request; waiting for resume before the next step');
-        return true;
-      },
-      resume: () => {
-        options.onControl?.('resumed on request');
-        return true;
-      },
-      stop: (reason) => {
-        options.onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
-        stopped.abort();
-      },
-    },
-    onLost: (error) => options.onControl?.(`control channel lost: ${error.message}`),
-  });
-
-  let status: SimulatedRunStatus = 'completed';
-  let errorMessage: string | undefined;
-  let stepsDone = 0;
+    stopped,
+    boundary,
+    run.lastSeq,
+    options.onControl,
+  );
+  let outcome: StepsOutcome;
   try {
-    for (let step = 1; step <= steps; step++) {
-      if (sender.error) throw sender.error;
-      await control.untilResumed(signal);
-      if (stopSignal.aborted) break;
-      await options.beforeStep?.(step);
-      if (step === failAt) {
-        status = 'error';
-        errorMessage = `Simulated failure at step ${step}`;
-        const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
-        sender.emit({
-          type: 'run.error',
-          level: 'error',
-          payload: { message: errorMessage, stack },
-        });
-        sender.patch({ status: 'error', errorMessage });
-        break;
-      }
-      const events = simulatedStepEvents(step, steps, random);
-      for (const event of events) sender.emit(event);
-      stepsDone = step;
-      options.onStep?.(step, events);
-      if (step === steps) break;
-      try {
-        // With no interval, still let the sender's I/O run between steps.
-        if (intervalMs > 0) await sleep(intervalMs, undefined, { signal: stopSignal });
-        else await yieldToIo();
-      } catch {
-        break; // aborted by a signal or a stop request
-      }
-    }
+    const stopSignal = AbortSignal.any([signal, stopped.signal]);
+    outcome = await runSteps(options, sender, control, boundary, stopSignal);
   } finally {
     // No request is carried out once the run's last event is on its way.
     await control.close();
   }
-
+  const { stepsDone, errorMessage } = outcome;
+  let status: SimulatedRunStatus = errorMessage === undefined ? 'completed' : 'error';
+  if (status !== 'error') sender.emit(agentSpanEnd('ok'));
   let stopReason: string | undefined;
-  if (stopSignal.aborted && status === 'completed') {
+  if (status === 'completed' && (signal.aborted || stopped.signal.aborted)) {
     status = 'stopped';
-    if (signal.aborted) {
-      stopReason = String(signal.reason);
-      sender.emit({
-        type: 'run.stopped',
-        level: 'warn',
-        payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
-      });
-    } else {
-      const reason = control.stopRequest?.reason;
-      stopReason = reason ?? 'stop requested';
-      sender.emit(stoppedOnRequest(reason, { step: stepsDone }));
-    }
+    stopReason = signal.aborted
+      ? String(signal.reason)
+      : (control.stopRequest?.reason ?? 'stop requested');
+    sender.emit(
+      signal.aborted
+        ? {
+            type: 'run.stopped',
+            level: 'warn',
+            payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
+          }
+        : stoppedOnRequest(control.stopRequest?.reason, { step: stepsDone }),
+    );
   } else if (status === 'completed') {
     sender.emit({
       type: 'run.completed',
@@ -178,4 +141,145 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   if (stopReason !== undefined) result.stopReason = stopReason;
   if (status === 'stopped' && signal.aborted) result.stopSignal = signal.reason as StopSignal;
   return result;
+}
+
+/** The runner's answers to pause / resume / stop: wait between steps, go on, end the loop. */
+function simulatedControl(
+  client: HttpClient,
+  sender: EventSender,
+  stopped: AbortController,
+  boundary: StepBoundary,
+  afterSeq: number,
+  onControl: ((what: string) => void) | undefined,
+): ControlChannel {
+  return new ControlChannel({
+    client,
+    sender,
+    handlers: {
+      pause: async () => {
+        await boundary.reached();
+        onControl?.('paused on request; waiting for resume before the next step');
+        return true;
+      },
+      resume: () => {
+        onControl?.('resumed on request');
+        return true;
+      },
+      stop: (reason) => {
+        onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
+        stopped.abort();
+      },
+      directive: ({ text }) => {
+        onControl?.(`directive: ${text}`);
+        return true;
+      },
+    },
+    afterSeq,
+    onLost: (error) => onControl?.(`control channel lost: ${error.message}`),
+  });
+}
+
+interface StepsOutcome {
+  stepsDone: number;
+  /** Set when the run failed at --failAt or was denied at --approveAt. */
+  errorMessage?: string;
+}
+
+/** Asks before `step` and waits; resolves with why the run must end, or undefined to go on. */
+async function askToGoOn(
+  step: number,
+  steps: number,
+  sender: EventSender,
+  control: ControlChannel,
+  signal: AbortSignal,
+  onControl: ((what: string) => void) | undefined,
+): Promise<string | undefined> {
+  const approvalId = `step-${step}`;
+  sender.emit({
+    id: `${sender.runId}-approval-${step}`,
+    type: APPROVAL_REQUESTED,
+    payload: {
+      approvalId,
+      title: `Go on with step ${step} of ${steps}?`,
+      detail: `The simulated agent waits before step ${step} until someone approves or denies.`,
+      toolName: 'RunCommand',
+      args: { command: `make deploy STEP=${step}` },
+    },
+  });
+  onControl?.(`waiting for approval ${approvalId} (agent-ops approve ${sender.runId})`);
+  const decision = await control.decision(approvalId, signal);
+  if (signal.aborted) return undefined;
+  if (decision === undefined) return `No decision on step ${step}: the control channel was lost`;
+  const note = decision.note === undefined ? '' : `: ${decision.note}`;
+  onControl?.(`${decision.decision === 'approve' ? 'approved' : 'denied'}${note}`);
+  return decision.decision === 'approve' ? undefined : `Denied at step ${step}${note}`;
+}
+
+/** The steps, until the last one, --failAt, a signal or a stop request (`stopSignal`). */
+async function runSteps(
+  options: SimulatedRunOptions,
+  sender: EventSender,
+  control: ControlChannel,
+  boundary: StepBoundary,
+  stopSignal: AbortSignal,
+): Promise<StepsOutcome> {
+  const { steps, intervalMs, failAt, seed, signal } = options;
+  const random = createRandom(seed);
+  let stepsDone = 0;
+  for (let step = 1; step <= steps; step++) {
+    if (sender.error) throw sender.error;
+    await control.untilResumed(signal);
+    if (stopSignal.aborted) break;
+    await options.beforeStep?.(step);
+    if (step === options.approveAt) {
+      const denial = await askToGoOn(step, steps, sender, control, stopSignal, options.onControl);
+      if (stopSignal.aborted) break;
+      if (denial !== undefined) {
+        sender.emit({ type: 'run.error', level: 'error', payload: { message: denial, step } });
+        sender.patch({ status: 'error', errorMessage: denial });
+        return { stepsDone, errorMessage: denial };
+      }
+    }
+    if (step === failAt) {
+      const errorMessage = `Simulated failure at step ${step}`;
+      const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
+      sender.emit(agentSpanEnd('error'));
+      sender.emit({ type: 'run.error', level: 'error', payload: { message: errorMessage, stack } });
+      sender.patch({ status: 'error', errorMessage });
+      return { stepsDone, errorMessage };
+    }
+    const plan = simulatedStep(step, steps, random);
+    boundary.begin();
+    const events = [...plan.opening];
+    for (const event of plan.opening) sender.emit(event);
+    // The step's call lasts part of its interval, so its span fits inside the step and the run.
+    const workStartedAt = performance.now();
+    let aborted = false;
+    if (plan.workFraction > 0 && intervalMs > 0)
+      aborted = !(await pause(Math.round(intervalMs * plan.workFraction), stopSignal));
+    for (const event of plan.closing(performance.now() - workStartedAt)) {
+      events.push(event);
+      sender.emit(event);
+    }
+    boundary.end();
+    stepsDone = step;
+    options.onStep?.(step, events);
+    if (step === steps || aborted) break;
+    const rest = intervalMs - (performance.now() - workStartedAt);
+    // With no interval, still let the sender's I/O run between steps.
+    if (rest > 0) {
+      if (!(await pause(rest, stopSignal))) break; // aborted by a signal or a stop request
+    } else await yieldToIo();
+  }
+  return { stepsDone };
+}
+
+/** Sleeps `ms`; false when the signal ended the sleep early. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
 }

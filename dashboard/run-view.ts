@@ -1,7 +1,11 @@
 // One run: its header, and tabs for the live timeline, the tool-call waterfall and the metrics,
 // with the inspector beside them. Holds the run's SSE stream and feeds every part from it.
+import { FAILURE_TYPES } from '../shared/run-effects.ts';
+import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
+import { ApprovalCards } from './approval-card.ts';
+import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
@@ -25,6 +29,8 @@ export class RunView {
   readonly inspector: Inspector;
   #run: Run;
   #header: RunHeader;
+  #approvals: ApprovalCards;
+  #directives: DirectiveBox;
   #stream: LiveStream;
   #received: number;
   #waterfall: Waterfall;
@@ -43,6 +49,8 @@ export class RunView {
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
+    this.#approvals = new ApprovalCards(run);
+    this.#directives = new DirectiveBox(run);
     this.inspector = new Inspector(() => this.timeline.selectSeq(undefined));
     this.timeline = new Timeline({
       runId: run.id,
@@ -113,6 +121,8 @@ export class RunView {
       'article',
       { class: 'run-view', 'aria-label': `Run ${run.id}` },
       this.#header.element,
+      this.#approvals.element,
+      this.#directives.element,
       tabList,
       element('div', { class: 'run-body' }, panels, this.inspector.element),
     );
@@ -122,19 +132,21 @@ export class RunView {
       path: runPath(run.id, '/stream'),
       lastEventId: () => this.#received,
       onMessage: (message) => {
-        if (message.event === 'truncated') {
+        if (message.event === SSE_TRUNCATED_EVENT) {
           // Retention removed events we had not received: the stream goes on from firstSeq.
           const { firstSeq } = JSON.parse(message.data) as { firstSeq: number };
           this.#received = Math.max(this.#received, firstSeq - 1);
           this.timeline.truncate(firstSeq);
           return;
         }
-        if (message.event !== 'message') return;
+        if (message.event !== SSE_DEFAULT_EVENT) return;
         const event = JSON.parse(message.data) as AgentEvent;
         // The stream resumes after the last seq we hold, so anything at or below it is a repeat.
         if (event.seq <= this.#received) return;
         this.#received = event.seq;
         this.timeline.receive(event);
+        this.#approvals.receive(event);
+        this.#directives.receive(event);
         this.#toolFeed.add(event);
         this.#metricFeed.add(event);
       },
@@ -154,6 +166,8 @@ export class RunView {
     this.#tabs.get('tools')!.button.textContent =
       `Tool calls ${run.toolCallCount.toLocaleString('en-US')}`;
     this.#header.update(run);
+    this.#approvals.update(run);
+    this.#directives.update(run);
     this.#showConnection(this.#stream.status);
   }
 
@@ -184,6 +198,7 @@ export class RunView {
   /** Once a second while visible. */
   tick(now: number): void {
     this.#header.tick(now);
+    this.#approvals.tick(now);
     if (this.#tab === 'tools' && this.#waterfall.hasRunning) this.#waterfall.render(now);
   }
 
@@ -225,7 +240,10 @@ export class RunView {
   async #showError(): Promise<void> {
     this.showTab('events');
     const [event] = await apiJson<AgentEvent[]>(
-      runPath(this.#run.id, `/events?type=run.error,error&before=${this.#received + 1}&limit=1`),
+      runPath(
+        this.#run.id,
+        `/events?type=${FAILURE_TYPES.join(',')}&before=${this.#received + 1}&limit=1`,
+      ),
     );
     if (event) this.timeline.reveal(event);
   }

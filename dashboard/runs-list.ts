@@ -2,8 +2,10 @@
 // live from GET /api/stream. The feed is opened first and the list loaded on every (re)connect,
 // keeping per run the copy with the newest updatedAt (docs/protocol.md).
 import { RUN_STATUSES } from '../shared/constants.ts';
+import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange } from '../shared/types.ts';
 import { apiFetch } from './api-client.ts';
+import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatDuration } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
@@ -18,6 +20,8 @@ interface Row {
   element: HTMLAnchorElement;
   dot: HTMLElement;
   title: HTMLElement;
+  /** How many approvals wait on the run. */
+  pending: HTMLElement;
   stale: HTMLElement;
   duration: HTMLElement;
   id: HTMLElement;
@@ -154,6 +158,7 @@ export class RunsList {
   }
 
   #apply(change: RunChange): void {
+    if (change.kind === 'worker') return; // the Workers view's
     if (change.kind === 'deleted') {
       this.#runs.delete(change.id);
     } else {
@@ -221,17 +226,18 @@ export class RunsList {
       const dot = element('span', { class: 'dot', 'aria-hidden': 'true' });
       const title = element('span', { class: 'run-row-title' });
       const stale = element('span', { class: 'stale-badge', text: 'stale' });
+      const pending = pendingBadge();
       const duration = element('span', { class: 'run-row-duration' });
       const id = element('span', { class: 'run-row-id' });
       const started = element('span', { class: 'run-row-started' });
       const activity = element('span', { class: 'run-row-activity' });
       const link = element(
         'a',
-        { class: 'run-row', href: `#/runs/${encodeURIComponent(run.id)}`, 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, dot, title, stale, duration),
+        { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
+        element('span', { class: 'run-row-line' }, dot, title, pending, stale, duration),
         element('span', { class: 'run-row-line sub' }, id, started, activity),
       );
-      row = { element: link, dot, title, stale, duration, id, started, activity };
+      row = { element: link, dot, title, pending, stale, duration, id, started, activity };
       this.#rows.set(run.id, row);
     }
     row.element.dataset.status = run.status;
@@ -240,6 +246,7 @@ export class RunsList {
     row.title.textContent = run.title;
     row.title.title = run.title;
     row.stale.hidden = !isStale(run, now);
+    showPending(row.pending, run);
     row.id.textContent = run.id;
     row.id.title = run.id;
     this.tickRow(row, run, now);

@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
+import { DEFAULT_MAX_ATTEMPTS, FSYNC_INTERVAL_MS } from '../shared/constants.ts';
 import {
   NotFoundError,
   UnavailableError,
@@ -30,6 +30,7 @@ import type {
   Run,
   RunControl,
   RunInput,
+  RunLease,
   RunPatch,
 } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
@@ -215,20 +216,20 @@ export class Store {
     return state;
   }
 
-  /** Logs a record skipped as damaged, once, and counts it for /health. */
-  #skip(path: string, offset: number): void {
-    const key = `${path}@${offset}`;
-    if (this.#skipped.has(key)) return;
-    this.#skipped.add(key);
-    this.#options.warn(`skipped a damaged record in ${path} at byte ${offset}`);
-  }
-
   listen(listener: StoreListener): void {
     this.#listeners.push(listener);
   }
 
   #runChanged(run: Run, immediate: boolean): void {
     for (const listener of this.#listeners) listener.onRunChange?.(run, immediate);
+  }
+
+  /** Logs a record skipped as damaged, once, and counts it for /health. */
+  #skip(path: string, offset: number): void {
+    const key = `${path}@${offset}`;
+    if (this.#skipped.has(key)) return;
+    this.#skipped.add(key);
+    this.#options.warn(`skipped a damaged record in ${path} at byte ${offset}`);
   }
 
   get degraded(): string | undefined {
@@ -289,6 +290,14 @@ export class Store {
       lastSeq: 0,
     };
     if (isTerminal(run.status)) run.endedAt = time;
+    if (input.lease !== undefined) run.lease = leaseFrom(input.lease, Date.now());
+    if (input.task !== undefined) {
+      run.task = input.task;
+      run.input = input.input ?? {};
+      run.queuedAt = time;
+      run.attempt = 0;
+      run.maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    }
     const dir = join(this.dataDir, 'events', dirName(id));
     rmSync(dir, { recursive: true, force: true });
     return {
@@ -325,6 +334,20 @@ export class Store {
       if (value === null) delete next.metadata[key];
       else next.metadata[key] = value;
     }
+    this.#write('run index', () => this.#log.append(toRecord({ ...state, run: next })));
+    state.run = next;
+    state.dirty = false;
+    this.#runChanged(next, true);
+    return next;
+  }
+
+  /**
+   * Replaces a run with `change(run)` and writes it to the run index before returning, so a queue
+   * claim or requeue is on disk before anyone is told of it.
+   */
+  updateRun(id: string, change: (run: Run) => Run): Run {
+    const state = this.#state(id);
+    const next = { ...change(state.run), updatedAt: now() };
     this.#write('run index', () => this.#log.append(toRecord({ ...state, run: next })));
     state.run = next;
     state.dirty = false;
@@ -822,6 +845,11 @@ function exhaustedReason(error: unknown): string {
     return `too many open files (${message}); raise the limit (ulimit -n) or retry`;
   if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${message})`;
   return message;
+}
+
+/** A lease of `seconds` that runs from `nowMs`. */
+export function leaseFrom(seconds: number, nowMs: number): RunLease {
+  return { seconds, expiresAt: new Date(nowMs + seconds * 1000).toISOString() };
 }
 
 function toRecord(

@@ -1,21 +1,39 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
-import type { AgentEvent, ControlAction, Run, RunStatus } from './types.ts';
+import {
+  APPROVAL_DECIDED,
+  APPROVAL_REQUESTED,
+  DIRECTIVE,
+  isApprovalDecision,
+  type PendingApproval,
+} from './approvals.ts';
+import { CONTROL_CONFIRMATION } from './control-transitions.ts';
+import { USAGE_REPORT } from './span-events.ts';
+import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
+import { addUsage, hasUsage } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
+/** The event a producer posts to end its run with each final status. */
+export const ENDING_TYPE_BY_STATUS = {
+  completed: 'run.completed',
+  error: 'run.error',
+  stopped: 'run.stopped',
+} as const satisfies Record<TerminalStatus, string>;
+
+/** The event types that mark a failed run (`error` is the original system's spelling). */
+export const FAILURE_TYPES = [ENDING_TYPE_BY_STATUS.error, 'error'] as const;
+
 const STATUS_BY_TYPE: Record<string, RunStatus> = {
-  'run.completed': 'completed',
-  'run.error': 'error',
-  error: 'error',
-  'run.stopped': 'stopped',
-  'run.paused': 'paused',
-  'run.resumed': 'running',
+  [ENDING_TYPE_BY_STATUS.completed]: 'completed',
+  ...Object.fromEntries(FAILURE_TYPES.map((type) => [type, 'error' as const])),
+  [ENDING_TYPE_BY_STATUS.stopped]: 'stopped',
+  [CONTROL_CONFIRMATION.pause]: 'paused',
+  [CONTROL_CONFIRMATION.resume]: 'running',
 };
 
-const CONFIRMS: Record<ControlAction, string> = {
-  pause: 'run.paused',
-  resume: 'run.resumed',
-  stop: 'run.stopped',
-};
+/** The event types that end a run: its status becomes terminal. */
+export const ENDING_TYPES: ReadonlySet<string> = new Set(
+  Object.keys(STATUS_BY_TYPE).filter((type) => isTerminal(STATUS_BY_TYPE[type]!)),
+);
 
 /** A tool.result that carries an `error` or `success: false` is a failed call. */
 export function isFailedToolResult(event: Pick<AgentEvent, 'type' | 'payload'>): boolean {
@@ -27,8 +45,7 @@ export function isFailedToolResult(event: Pick<AgentEvent, 'type' | 'payload'>):
 export function countsAsError(event: Pick<AgentEvent, 'type' | 'level' | 'payload'>): boolean {
   return (
     event.level === 'error' ||
-    event.type === 'run.error' ||
-    event.type === 'error' ||
+    (FAILURE_TYPES as readonly string[]).includes(event.type) ||
     isFailedToolResult(event)
   );
 }
@@ -38,6 +55,38 @@ function errorMessageOf(event: AgentEvent): string | undefined {
   const value = message ?? error;
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** approval.requested adds to `control.approvals` (a repeated id keeps the first); decided removes. */
+function applyApprovalEvent(run: Run, event: AgentEvent, now: string): void {
+  const { payload } = event;
+  const approvalId = payload.approvalId;
+  if (typeof approvalId !== 'string') return;
+  if (event.type === APPROVAL_REQUESTED) {
+    // A finished run asks nothing more.
+    if (isTerminal(run.status)) return;
+    const control = (run.control ??= { producerAttached: false });
+    const approvals = (control.approvals ??= []);
+    if (approvals.some((entry) => entry.approvalId === approvalId)) return;
+    const entry: PendingApproval = {
+      approvalId,
+      title: typeof payload.title === 'string' ? payload.title : approvalId,
+      requestedAt: now,
+      seq: event.seq,
+    };
+    if (typeof payload.timeoutS === 'number' && payload.timeoutS > 0) {
+      entry.expiresAt = new Date(Date.parse(now) + payload.timeoutS * 1000).toISOString();
+      entry.onTimeout = isApprovalDecision(payload.onTimeout) ? payload.onTimeout : 'deny';
+    }
+    if (typeof payload.toolName === 'string') entry.toolName = payload.toolName;
+    approvals.push(entry);
+    return;
+  }
+  const approvals = run.control?.approvals;
+  if (!approvals) return;
+  const left = approvals.filter((entry) => entry.approvalId !== approvalId);
+  if (left.length > 0) run.control!.approvals = left;
+  else delete run.control!.approvals;
 }
 
 /**
@@ -51,17 +100,31 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   run.updatedAt = now;
   if (event.type === 'tool.called') run.toolCallCount += 1;
   if (countsAsError(event)) run.errorCount += 1;
+  if (event.type === USAGE_REPORT) {
+    const usage = { ...run.usage };
+    addUsage(usage, event.payload);
+    if (hasUsage(usage)) run.usage = usage;
+  }
+  if (event.type === APPROVAL_REQUESTED || event.type === APPROVAL_DECIDED)
+    applyApprovalEvent(run, event, now);
+  if (event.type === APPROVAL_DECIDED || event.type === DIRECTIVE)
+    (run.control ??= { producerAttached: false }).lastMessageSeq = event.seq;
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.
   const pending = run.control?.pending;
-  if (pending !== undefined && CONFIRMS[pending] === event.type) delete run.control!.pending;
+  if (pending !== undefined && CONTROL_CONFIRMATION[pending] === event.type)
+    delete run.control!.pending;
   // A terminal status is not changed by later events; an explicit PATCH may.
   if (next === undefined || isTerminal(run.status) || next === run.status) return false;
   run.status = next;
   if (isTerminal(next)) {
     run.endedAt = now;
-    if (run.control) delete run.control.pending;
+    // Nothing is pending on a finished run: its open approvals are closed with it.
+    if (run.control) {
+      delete run.control.pending;
+      delete run.control.approvals;
+    }
     if (next === 'error') {
       const message = errorMessageOf(event);
       if (message !== undefined) run.errorMessage = message;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { cliFor, runCli, storedEvents, storedRun } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { serverFor } from './helpers/server.ts';
 
@@ -247,12 +247,14 @@ test('agent-ops exec', async (t) => {
       // An unknown line type is kept as plain output.
       assert.ok(outputEvents(events).some((event) => /"stream_event"/.test(event.payload.text)));
 
-      const usage = events.find((event) => event.type === 'usage.report');
-      assert.deepEqual(
-        [usage.payload.inputTokens, usage.payload.outputTokens, usage.payload.costUsd],
-        [18, 512, 0.04213],
-      );
+      // The turns report their tokens; the result line brings the totals up to its own.
       const run = await storedRun(url, runId);
+      assert.deepEqual(run.usage, {
+        inputTokens: 18,
+        outputTokens: 512,
+        cacheReadTokens: 20480,
+        costUsd: 0.04213,
+      });
       assert.equal(run.status, 'completed');
       assert.equal(run.toolCallCount, 3);
       const { costUsd, inputTokens, outputTokens, numTurns, durationMs, model, sessionId } =
@@ -301,8 +303,7 @@ test('agent-ops exec', async (t) => {
 
   await t.test('pause, resume and stop from the API reach the process (/proc state)', async () => {
     const runId = nextId();
-    const exec = spawnCli(execArgs(runId, [], ['pid', 'tick', '20']));
-    t.after(() => exec.proc.kill('SIGKILL'));
+    const exec = cliFor(t, execArgs(runId, [], ['pid', 'tick', '20']));
     await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
     const pid = pidIn(exec.stdout());
     assert.equal(procStat(pid)?.pgid, pid, 'the child leads its own process group');
@@ -346,10 +347,10 @@ test('agent-ops exec', async (t) => {
     'a paused child that ignores SIGTERM is still stopped: killed after --grace',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(
+      const exec = cliFor(
+        t,
         execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'tick', '50']),
       );
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
       const pid = pidIn(exec.stdout());
       await waitFor('exec to attach', async () =>
@@ -374,8 +375,10 @@ test('agent-ops exec', async (t) => {
     'SIGINT to exec stops the run and leaves no process of the group behind',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(execArgs(runId, ['--grace', '1'], ['pid', 'grandchild', 'tick', '50']));
-      t.after(() => exec.proc.kill('SIGKILL'));
+      const exec = cliFor(
+        t,
+        execArgs(runId, ['--grace', '1'], ['pid', 'grandchild', 'tick', '50']),
+      );
       await exec.waitFor((stdout) => /^grandchild \d+$/m.test(stdout), 'the grandchild pid');
       const pid = pidIn(exec.stdout());
       const grandchild = pidIn(exec.stdout(), 'grandchild');
@@ -395,10 +398,10 @@ test('agent-ops exec', async (t) => {
     'SIGTERM to exec: the group gets SIGTERM, then SIGKILL after --grace; stopped, exit 143',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(
+      const exec = cliFor(
+        t,
         execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'grandchild', 'tick', '50']),
       );
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^grandchild \d+$/m.test(stdout), 'the grandchild pid');
       const pid = pidIn(exec.stdout());
       const grandchild = pidIn(exec.stdout(), 'grandchild');
@@ -423,8 +426,7 @@ test('agent-ops exec', async (t) => {
     'SIGHUP to exec: the group gets SIGTERM; stopped with reason SIGHUP, exit 129',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(execArgs(runId, ['--grace', '5'], ['pid', 'tick', '50']));
-      t.after(() => exec.proc.kill('SIGKILL'));
+      const exec = cliFor(t, execArgs(runId, ['--grace', '5'], ['pid', 'tick', '50']));
       await exec.waitFor((stdout) => /^tick \d+$/m.test(stdout), 'the child to tick');
       const pid = pidIn(exec.stdout());
       exec.proc.kill('SIGHUP');
@@ -447,7 +449,7 @@ test('agent-ops exec', async (t) => {
       const lost = await serverFor(t);
       const runId = nextId();
       const total = 40;
-      const exec = spawnCli([
+      const exec = cliFor(t, [
         'exec',
         '--server',
         lost.url,
@@ -464,7 +466,6 @@ test('agent-ops exec', async (t) => {
         'exit',
         '0',
       ]);
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^tick 1$/m.test(stdout), 'the first tick');
       await lost.kill();
       const result = await exec.exited;

@@ -2,17 +2,19 @@
 import { randomInt } from 'node:crypto';
 import { MAX_SEED } from '../../shared/random.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
+import { USAGE_REPORT } from '../../shared/span-events.ts';
 import type { EventInput } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, RUN_ID_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { appendGithubSummary } from '../github-summary.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { newRunId } from '../new-run-id.ts';
-import { createOutput, type Output } from '../output.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
+import type { HttpClient } from '../http-client.ts';
+import type { Output } from '../output.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { percentile } from '../percentile.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import {
@@ -21,8 +23,11 @@ import {
   type SimulatedRunResult,
 } from '../simulated-run.ts';
 import { runIdentity } from '../run-identity.ts';
+import { withClient } from '../with-client.ts';
 
 export const MAX_STEPS = 1_000_000;
+export const DEFAULT_INTERVAL_MS = 500;
+export const MAX_INTERVAL_MS = 3_600_000;
 
 export const runCommand: Command = {
   name: 'run',
@@ -50,12 +55,13 @@ export const runCommand: Command = {
     {
       name: 'interval',
       flags: ['--interval'],
-      type: 'integer',
-      valueName: 'ms',
+      type: 'duration',
+      unit: 'ms',
+      valueName: 'duration',
       min: 0,
-      max: 3_600_000,
-      default: 500,
-      description: 'Pause between steps, in milliseconds',
+      max: MAX_INTERVAL_MS,
+      default: DEFAULT_INTERVAL_MS,
+      description: 'Pause between steps (250ms, 2s; bare number: ms)',
     },
     {
       name: 'failAt',
@@ -67,6 +73,15 @@ export const runCommand: Command = {
       description: 'Fail the run at this step (exit 1)',
     },
     {
+      name: 'approveAt',
+      flags: ['--approveAt', '--approve-at'],
+      type: 'integer',
+      valueName: 'step',
+      min: 1,
+      max: MAX_STEPS,
+      description: 'Ask for approval before this step; go on if approved, fail (exit 1) if denied',
+    },
+    {
       name: 'seed',
       flags: ['--seed'],
       type: 'integer',
@@ -76,13 +91,7 @@ export const runCommand: Command = {
       description:
         'Seed for the mix of events; the same seed sends the same sequence (default random)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'runs',
       flags: ['--runs'],
@@ -122,65 +131,78 @@ export const runCommand: Command = {
   examples: [
     'agent-ops --steps 20 --interval 200',
     'agent-ops --steps 10 --failAt 5',
+    'agent-ops --steps 10 --approveAt 3',
     'agent-ops --steps 1000 --interval 0 --seed 42 --json',
     'agent-ops --runs 50 --concurrency 10 --steps 20 --interval 10',
   ],
 
-  async run(args) {
-    const command = ''; // the runner's usage errors point at the top-level help
-    const connection = connectionFrom(args, command);
-    const { options } = args;
-    if (args.positionals.length > 0) {
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    }
-    const steps = Number(options.steps);
-    const failAt = options.failAt === undefined ? undefined : Number(options.failAt);
-    if (failAt !== undefined && failAt > steps) {
-      throw usageError(
-        `--failAt must be at most --steps (${steps}); got ${quote(String(failAt))}`,
-        command,
-      );
-    }
-    const runs = Number(options.runs);
-    const { id, title } = runIdentity(options, command, String(options.title));
-    if (id !== undefined && runs > 1) {
-      throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
-    }
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    const interrupt = listenForInterrupt();
-    const plan = {
-      title,
-      steps,
-      intervalMs: Number(options.interval),
-      failAt,
-      seed: options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed),
-      signal: interrupt.signal,
-    };
-    try {
-      if (runs === 1) {
-        return await runOne(
-          { ...plan, runId: id ?? newRunId(), quiet: options.quiet === true },
+  run: (args) =>
+    // The runner's usage errors point at the top-level help.
+    withClient(args, { command: '', maxPositionals: 0 }, async ({ options, client, output }) => {
+      const { id, runs, plan } = planFrom(options);
+      const interrupt = listenForInterrupt();
+      try {
+        const signal = interrupt.signal;
+        if (runs === 1) {
+          const runId = id ?? newRunId();
+          return await runOne(
+            { ...plan, signal, runId, quiet: options.quiet === true },
+            client,
+            output,
+          );
+        }
+        return await runMany(
+          { ...plan, signal },
+          runs,
+          Number(options.concurrency),
           client,
           output,
         );
+      } finally {
+        interrupt.dispose();
       }
-      return await runMany(plan, runs, Number(options.concurrency), client, output);
-    } finally {
-      interrupt.dispose();
-      client.close();
-    }
-  },
+    }),
 };
+
+/** The runner's options, checked against each other before anything is sent. */
+function planFrom(options: ParsedArgs['options']): {
+  id: string | undefined;
+  runs: number;
+  plan: Omit<Plan, 'signal'>;
+} {
+  const command = '';
+  const steps = Number(options.steps);
+  const failAt = options.failAt === undefined ? undefined : Number(options.failAt);
+  if (failAt !== undefined && failAt > steps) {
+    throw usageError(
+      `--failAt must be at most --steps (${steps}); got ${quote(String(failAt))}`,
+      command,
+    );
+  }
+  const approveAt = options.approveAt === undefined ? undefined : Number(options.approveAt);
+  if (approveAt !== undefined && approveAt > steps) {
+    throw usageError(
+      `--approveAt must be at most --steps (${steps}); got ${quote(String(approveAt))}`,
+      command,
+    );
+  }
+  const runs = Number(options.runs);
+  const { id, title } = runIdentity(options, command, String(options.title));
+  if (id !== undefined && runs > 1) {
+    throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
+  }
+  const seed = options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed);
+  const intervalMs = Number(options.interval);
+  return { id, runs, plan: { title, steps, intervalMs, failAt, approveAt, seed } };
+}
 
 /** What every run of one invocation shares. */
 type Plan = Pick<
   SimulatedRunOptions,
-  'title' | 'steps' | 'intervalMs' | 'failAt' | 'seed' | 'signal'
+  'title' | 'steps' | 'intervalMs' | 'failAt' | 'approveAt' | 'seed' | 'signal'
 >;
 
-type Client = ReturnType<typeof createClient>;
+type Client = HttpClient;
 
 function exitCodeFor(result: SimulatedRunResult): number {
   if (result.status === 'stopped')
@@ -189,16 +211,23 @@ function exitCodeFor(result: SimulatedRunResult): number {
 }
 
 function describeStep(events: readonly EventInput[]): string {
-  const extra = events[1];
-  if (!extra) return '';
-  const payload = extra.payload ?? {};
-  if (extra.type === 'tool.called') {
-    const result = events[2]?.payload ?? {};
-    return `tool ${String(payload.toolName)} (${String(result.duration)} ms)`;
+  const find = (test: (event: EventInput) => boolean) => events.find(test)?.payload ?? {};
+  const call = events.find((event) => event.type === 'tool.called');
+  const parts: string[] = [];
+  if (call) {
+    const result = find((event) => event.type === 'tool.result');
+    parts.push(`tool ${String(call.payload?.toolName)} (${String(result.duration)} ms)`);
   }
-  if (extra.type === 'metric')
-    return `metric ${String(payload.name)} = ${String(payload.value)} ${String(payload.unit)}`;
-  return `task ${String(payload.taskName)}`;
+  const metric = events.find((event) => event.type === 'metric');
+  if (metric) {
+    const { name, value, unit } = metric.payload ?? {};
+    parts.push(`metric ${String(name)} = ${String(value)} ${String(unit)}`);
+  }
+  const task = events.find((event) => event.agentId !== undefined);
+  if (task) parts.push(`task ${String(task.payload?.taskName)}`);
+  const usage = events.find((event) => event.type === USAGE_REPORT);
+  if (usage) parts.push(`llm ${String(usage.payload?.outputTokens)} tokens out`);
+  return parts.join(', ');
 }
 
 async function runOne(

@@ -32,9 +32,11 @@ export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.Pro
 export function spawnCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
+  cwd?: string,
 ): CliProcess {
   const proc = spawn(process.execPath, [CLI, ...args], {
     env: cliEnv(env),
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -78,6 +80,24 @@ export function spawnCli(
   };
 }
 
+/** A CLI process for one test: killed when the test ends, if it has not exited by then. */
+export function cliFor(
+  t: { after(fn: () => Promise<void>): void },
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): CliProcess {
+  const cli = spawnCli(args, env);
+  t.after(async () => {
+    const { proc } = cli;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    // 'exit', not 'close': a grandchild may still hold the pipes, and it is the test's to check.
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  });
+  return cli;
+}
+
 export function runCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
@@ -86,16 +106,22 @@ export function runCli(
 }
 
 /** The events the server stored for a run, in seq order. */
+/** Every stored event of a run, page by page. */
 export async function storedEvents(
   url: string,
   runId: string,
   headers: Record<string, string> = {},
 ): Promise<any[]> {
-  const response = await fetch(`${url}/api/runs/${encodeURIComponent(runId)}/events?limit=5000`, {
-    headers,
-  });
-  if (response.status !== 200) throw new Error(`GET events of ${runId}: ${response.status}`);
-  return (await response.json()) as any[];
+  const events: any[] = [];
+  for (;;) {
+    const after = events.at(-1)?.seq ?? 0;
+    const path = `/api/runs/${encodeURIComponent(runId)}/events?limit=5000&after=${after}`;
+    const response = await fetch(url + path, { headers });
+    if (response.status !== 200) throw new Error(`GET events of ${runId}: ${response.status}`);
+    const page = (await response.json()) as any[];
+    events.push(...page);
+    if (page.length < 5000) return events;
+  }
 }
 
 export async function storedRun(

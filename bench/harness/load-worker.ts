@@ -1,6 +1,6 @@
-// The bench's load generator, forked by scripts/bench.ts so that the load never shares a process
-// (or an event loop) with the server it measures. It announces itself with {type: 'online'},
-// takes one job, answers with {type: 'report'} and exits.
+// The bench's load generator, forked by harness/workers.ts so that the load never shares a
+// process (or an event loop) with the server it measures. It announces itself with
+// {type: 'online'}, takes one job, answers with {type: 'report'} and exits.
 //
 // Jobs:
 // - 'post'    closed loop: `connections` keep-alive sockets, each POSTing one small event and
@@ -16,6 +16,8 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { addToHistogram, preciseNow } from './latency.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 
 export type LoadJob =
   | {
@@ -63,19 +65,6 @@ export interface LoadReport {
   elapsedMs: number;
   /** Acknowledgement latency: [bucket, count] pairs, bucket = round(ms / HIST_BUCKET_MS). */
   ackHistogram: [number, number][];
-}
-
-/** Latency histograms everywhere in the bench use 10 µs buckets. */
-export const HIST_BUCKET_MS = 0.01;
-
-/** Wall-clock milliseconds with sub-millisecond precision; comparable across processes. */
-export function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-export function addToHistogram(histogram: Map<number, number>, ms: number): void {
-  const bucket = Math.max(0, Math.round(ms / HIST_BUCKET_MS));
-  histogram.set(bucket, (histogram.get(bucket) ?? 0) + 1);
 }
 
 interface Answer {
@@ -264,7 +253,7 @@ async function closedLoop(job: Extract<LoadJob, { mode: 'post' | 'batch' | 'fill
   const tally = new Tally();
   const perRequest = job.mode === 'post' ? 1 : job.batchSize;
   const batch = job.mode === 'post' ? undefined : batchBody(job.batchSize);
-  const paths = job.runIds.map((id) => `/api/runs/${encodeURIComponent(id)}/events`);
+  const paths = job.runIds.map((id) => runApiPath(id, '/events'));
   const totalRequests = job.mode === 'fill' ? job.batchesPerRun * job.runIds.length : Infinity;
   const startAt = job.mode === 'fill' ? Date.now() : job.startAt;
   const windowStart = job.mode === 'fill' ? startAt : startAt + job.warmupMs;
@@ -326,7 +315,7 @@ async function produce(job: Extract<LoadJob, { mode: 'produce' }>) {
   const target = new URL(job.url);
   const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
   const tally = new Tally();
-  const path = `/api/runs/${encodeURIComponent(job.runId)}/events`;
+  const path = runApiPath(job.runId, '/events');
   const intervalMs = 1000 / job.ratePerS;
   const total = Math.round((job.ratePerS * (job.warmupMs + job.durationMs)) / 1000);
   const warmCount = Math.round((job.ratePerS * job.warmupMs) / 1000);
