@@ -96,22 +96,39 @@ export async function serve(options: ServeOptions): Promise<void> {
 
 /** The store over a data directory no other server holds; a held one ends the process (exit 1). */
 function openStore(options: ServeOptions): { store: Store; unlock(): void } {
-  mkdirSync(options.dataDir, { recursive: true });
-  let unlock: () => void;
+  let unlock: (() => void) | undefined;
   try {
+    mkdirSync(options.dataDir, { recursive: true });
     unlock = lockDataDir(options.dataDir);
+    const warn = (message: string) => process.stderr.write(`agent-ops: warning: ${message}\n`);
+    const store = new Store(options.dataDir, {
+      fsync: options.fsync,
+      retentionMax: options.retentionMax,
+      warn,
+    });
+    return { store, unlock };
   } catch (error) {
-    if (!(error instanceof DataDirInUseError)) throw error;
-    process.stderr.write(`agent-ops: ${error.message}\n`);
+    unlock?.();
+    const message =
+      error instanceof DataDirInUseError
+        ? error.message
+        : `cannot use the data directory ${options.dataDir}: ${dataDirProblem(error)}`;
+    process.stderr.write(`agent-ops: ${message}\n`);
     process.exit(1);
   }
-  const warn = (message: string) => process.stderr.write(`agent-ops: warning: ${message}\n`);
-  const store = new Store(options.dataDir, {
-    fsync: options.fsync,
-    retentionMax: options.retentionMax,
-    warn,
-  });
-  return { store, unlock };
+}
+
+/** Why a data directory cannot be used, in words, for the one line the server exits with. */
+function dataDirProblem(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EROFS') return 'it is on a read-only file system; pass --data <a writable dir>';
+  if (code === 'EACCES' || code === 'EPERM')
+    return 'permission denied; pass --data <a dir this user can write> or fix its permissions';
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'it is not a directory';
+  if (code === 'ENOENT') return 'it cannot be made there (is the parent read-only?)';
+  if (code !== undefined) return message;
+  throw error;
 }
 
 /** Requests Node's parser refuses never reach a route; they still get a JSON error. */
