@@ -13,6 +13,15 @@ import { Store } from './store.ts';
 const SHUTDOWN_GRACE_MS = 3000;
 /** Longer than the usual proxy's 60 s idle timeout, so the proxy closes first and never races us. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A connection that has not sent whole request headers by then is answered 408 and closed. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** How often Node checks connections against the header timeout. */
+const CONNECTIONS_CHECK_MS = 1000;
+/**
+ * Connections beyond this are closed as they arrive, so a flood cannot exhaust the process's file
+ * descriptors: under a default `ulimit -n` of 1024 it leaves room for the store's open files.
+ */
+const MAX_CONNECTIONS = 900;
 
 /** Log lines are gathered and written once per tick, so logging never blocks a burst of requests. */
 function createLog(quiet: boolean): (line: string) => void {
@@ -46,7 +55,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     logRequests: !options.quiet,
     lostAfterMs: options.lostAfterMs,
   });
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.handle);
+  const server = createServer(
+    {
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+    app.handle,
+  );
+  server.maxConnections = MAX_CONNECTIONS;
   answerClientErrors(server);
   const inFlight = countRequests(server);
 
@@ -138,14 +155,23 @@ function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const message =
-      status === 431
-        ? 'request headers are larger than the server accepts'
-        : `malformed HTTP request: ${error.code ?? error.message}`;
+    const [status, reason, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'request headers are larger than the server accepts',
+          ]
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [
+              408,
+              'Request Timeout',
+              `the request headers did not arrive within ${HEADERS_TIMEOUT_MS / 1000} s`,
+            ]
+          : [400, 'Bad Request', `malformed HTTP request: ${error.code ?? error.message}`];
     const body = JSON.stringify({ error: message });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `HTTP/1.1 ${status} ${reason}\r\n` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
         `connection: close\r\n\r\n${body}`,
     );
