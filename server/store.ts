@@ -16,6 +16,7 @@ import {
 import { join } from 'node:path';
 import { DEFAULT_MAX_ATTEMPTS, FSYNC_INTERVAL_MS } from '../shared/constants.ts';
 import {
+  GoneError,
   NotFoundError,
   UnavailableError,
   type AgentOpsError,
@@ -51,7 +52,7 @@ import {
   type RecordLines,
   type RunIndex,
 } from './event-files.ts';
-import { RunLog, type RunRecord } from './run-log.ts';
+import { RunLog, type LogRecord, type RunRecord } from './run-log.ts';
 import { writeAll } from './write-all.ts';
 
 /** A segment is closed and a new one begun once it passes this size. */
@@ -149,6 +150,8 @@ export class Store {
   /** Runs with a loaded index, least recently used first, and the records they hold. */
   #loaded = new Map<RunState, number>();
   #loadedRecords = 0;
+  /** Ids of deleted runs (their tombstones in runs.jsonl): events to them are refused as gone. */
+  #deleted = new Set<string>();
   /** Damaged records skipped (by file and offset), each logged once. */
   #skipped = new Set<string>();
   /** Seqs with no readable record, per run, found when its index was loaded. */
@@ -158,7 +161,8 @@ export class Store {
     this.dataDir = dataDir;
     this.#options = options;
     mkdirSync(join(dataDir, 'events'), { recursive: true });
-    const { runs, lines, damaged } = RunLog.read(dataDir, options.warn);
+    const { runs, deleted, lines, damaged } = RunLog.read(dataDir, options.warn);
+    this.#deleted = deleted;
     for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
     for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
@@ -270,6 +274,7 @@ export class Store {
     if (existing) return { run: existing.run, created: false };
     const state = this.#newState(id, input);
     this.#write('run index', () => this.#log.append(toRecord(state)));
+    this.#deleted.delete(id);
     this.#register(state);
     return { run: state.run, created: true };
   }
@@ -367,6 +372,7 @@ export class Store {
   deleteRun(id: string): void {
     const state = this.#state(id);
     this.#write('run index', () => this.#log.append({ op: 'del', id }));
+    this.#deleted.add(id);
     this.#closeSegment(state, false);
     this.#unload(state);
     this.#runs.delete(id);
@@ -428,6 +434,11 @@ export class Store {
     // A run made by its first events is recorded only once they are written, so a refused write
     // leaves no empty run behind.
     const known = this.#runs.get(runId);
+    if (!known && this.#deleted.has(runId)) {
+      throw new GoneError(
+        `run ${JSON.stringify(runId)} was deleted; its events are no longer stored (POST /api/runs with that id creates it anew)`,
+      );
+    }
     const state = known ?? this.#newState(runId, {});
     const creation = known ? undefined : toRecord(state);
     const index = this.#index(state);
@@ -605,7 +616,9 @@ export class Store {
   /** Once the run index is mostly superseded snapshots, rewrite it with one per run. */
   #compactIfStale(): void {
     if (this.#log.records <= 4 * this.#runs.size + COMPACT_SLACK_RECORDS) return;
-    this.#log.compact([...this.#runs.values()].map(toRecord));
+    // Tombstones are kept, so a producer still posting to a deleted run is told it is gone.
+    const tombstones = [...this.#deleted].map((id): LogRecord => ({ op: 'del', id }));
+    this.#log.compact([...[...this.#runs.values()].map(toRecord), ...tombstones]);
   }
 
   /** Drops whole segments, oldest runs first, until at most retentionMax events remain. */
