@@ -138,6 +138,20 @@ async function work(
   };
   const log = (text: string): void => output.info(`agent-ops worker: ${text}`);
   const running = new Map<string, Promise<void>>();
+  // The server frees a slot as soon as a run's last event is stored; the run here still waits for
+  // that event's acknowledgement, so a claim can arrive a moment before a slot is free here.
+  const waiting = new Map<string, Run>();
+  const startWaiting = (): void => {
+    for (const [id, run] of waiting) {
+      if (running.size >= concurrency || interrupt.signal.aborted) return;
+      waiting.delete(id);
+      const done = runClaim(run, tasks.get(run.task ?? ''), settings).finally(() => {
+        running.delete(id);
+        startWaiting();
+      });
+      running.set(id, done);
+    }
+  };
   const interrupt = listenForInterrupt((signal) =>
     output.note(
       `agent-ops worker: ${signal}: taking no more work; stopping ${running.size} run(s) (again to kill at once)`,
@@ -171,19 +185,19 @@ async function work(
           ),
         ),
       onClaim: (run) => {
-        // A reconnect repeats the claims still held: those already running are not started again.
-        if (interrupt.signal.aborted || running.has(run.id)) return;
-        if (running.size >= concurrency) {
-          output.note(`agent-ops worker: claim of ${run.id} past --concurrency ignored`);
-          return;
-        }
-        const done = runClaim(run, tasks.get(run.task ?? ''), settings).finally(() =>
-          running.delete(run.id),
-        );
-        running.set(run.id, done);
+        // A reconnect repeats the claims still held: those already here are not taken again.
+        if (interrupt.signal.aborted || running.has(run.id) || waiting.has(run.id)) return;
+        waiting.set(run.id, run);
+        startWaiting();
       },
     });
-    await Promise.all(running.values());
+    // Claims not started yet are this worker's runs too: they end stopped with the others.
+    await Promise.all([
+      ...running.values(),
+      ...[...waiting.keys()].map((id) =>
+        stopUnstarted(client, id, String(interrupt.signal.reason)).catch(() => {}),
+      ),
+    ]);
     return interrupt.signal.aborted
       ? SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal]
       : EXIT.ok;
@@ -258,6 +272,16 @@ async function runClaim(
     } else if (error instanceof CliError) log(`${run.id}: ${error.message}`);
     else log(`${run.id}: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/** Ends a claimed run that never started because the worker is stopping. */
+async function stopUnstarted(client: HttpClient, runId: string, signal: string): Promise<void> {
+  await client.request('POST', runApiPath(runId, '/events'), {
+    id: randomUUID(),
+    type: 'run.stopped',
+    level: 'warn',
+    payload: { message: `Stopped by ${signal} before it started`, reason: signal },
+  });
 }
 
 /** Ends a run whose input does not fit its task. */
