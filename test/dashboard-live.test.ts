@@ -394,7 +394,7 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
     'Esc closes the innermost thing only: search, then inspector, then run',
     async () => {
       const page = await openPage('/#/runs/widths');
-      await page.locator('.event-row:not(.loading)[data-seq="5"]').click();
+      await page.locator('.event-row:not(.loading)[data-seq="40"]').click();
       await page.locator('.inspector').waitFor();
       await page.keyboard.press('/');
       await page.keyboard.type('t1');
