@@ -1,6 +1,7 @@
 // The HTTP application: wires the store, the live streams and the route modules of
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OTLP_TRACES_PATH } from '../shared/otlp.ts';
 import type { AppServices } from './app-services.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
@@ -10,6 +11,7 @@ import { Router, parseTarget } from './router.ts';
 import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { otlpRoutes } from './routes/otlp.ts';
 import { runRoutes } from './routes/runs.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { serveStatic } from './static-files.ts';
@@ -33,7 +35,12 @@ export interface App {
 
 /** The paths that hold data: they need the key. The dashboard's static files do not. */
 function isApiPath(pathname: string): boolean {
-  return pathname === '/health' || pathname === '/api' || pathname.startsWith('/api/');
+  return (
+    pathname === '/health' ||
+    pathname === '/api' ||
+    pathname.startsWith('/api/') ||
+    pathname === OTLP_TRACES_PATH
+  );
 }
 
 export function createApp(options: AppOptions): App {
@@ -48,7 +55,8 @@ export function createApp(options: AppOptions): App {
     .add(runRoutes(services))
     .add(eventRoutes(services))
     .add(streamRoutes(services))
-    .add(controlRoutes(services));
+    .add(controlRoutes(services))
+    .add(otlpRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -42,3 +42,9 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
+
+/**
+ * OTLP/HTTP request bodies (/v1/traces), before and after gzip. OTLP recommends 64 MiB; a quarter
+ * of that holds tens of thousands of spans and keeps one request's memory modest.
+ */
+export const MAX_OTLP_BODY_BYTES = 16 * 1024 * 1024;
