@@ -277,7 +277,7 @@ test('POST /v1/traces with bad input', async (t) => {
           await fetch(`${server.url}/v1/traces`, {
             method: 'POST',
             headers: PROTOBUF_TYPE,
-            body: protoRequest(bad),
+            body: new Uint8Array(protoRequest(bad)),
           })
         ).arrayBuffer(),
       );
