@@ -1,5 +1,4 @@
-// Every subcommand, in the order the help lists them. `serve` lives in the server bundle and is
-// dispatched by main.ts before any of these load.
+// Every subcommand, in the order the help lists them.
 import type { Command } from './command.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
 import { execCommand } from './commands/exec.ts';
@@ -7,6 +6,7 @@ import { emitCommand } from './commands/emit.ts';
 import { finishCommand } from './commands/finish.ts';
 import { lsCommand } from './commands/ls.ts';
 import { runCommand } from './commands/run.ts';
+import { serveCommand } from './commands/serve.ts';
 import { startCommand } from './commands/start.ts';
 import { tailCommand } from './commands/tail.ts';
 
@@ -21,11 +21,11 @@ export const COMMANDS: readonly Command[] = [
   pauseCommand,
   resumeCommand,
   stopCommand,
+  serveCommand,
 ];
 
 /** For the Commands list of the top-level help. */
 export const COMMAND_SUMMARIES = [
   ...COMMANDS.map(({ name, summary }) => ({ name, summary })),
-  { name: 'serve', summary: 'Start the ingest server and dashboard (agent-ops serve --help)' },
   { name: 'help', summary: 'Show help for a command: agent-ops help <command>' },
 ];

@@ -4,7 +4,8 @@ import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 import type { OptionSpec, ParsedArgs } from './parse-args.ts';
 
-export const DEFAULT_RETRY_FOR_S = 60;
+export const DEFAULT_RETRY_FOR_MS = 60_000;
+export const MAX_RETRY_FOR_MS = 24 * 3_600_000;
 
 export const HELP_OPTION: OptionSpec = {
   name: 'help',
@@ -28,6 +29,15 @@ export const METADATA_OPTION: OptionSpec = {
   description: 'Run metadata, a JSON object',
 };
 
+/** --id of the commands that create a run; without it each run gets shared/new-run-id.ts's id. */
+export const RUN_ID_OPTION: OptionSpec = {
+  name: 'id',
+  flags: ['--id'],
+  type: 'string',
+  valueName: 'runId',
+  description: 'Run id (default run-<epoch ms>-<random>)',
+};
+
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'server',
@@ -49,12 +59,13 @@ export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'retryFor',
     flags: ['--retry-for', '--retryFor'],
-    type: 'number',
-    valueName: 's',
+    type: 'duration',
+    unit: 's',
+    valueName: 'duration',
     min: 0,
-    max: 86_400,
-    default: DEFAULT_RETRY_FOR_S,
-    description: 'Keep retrying an unreachable or overloaded server this many seconds',
+    max: MAX_RETRY_FOR_MS,
+    default: DEFAULT_RETRY_FOR_MS,
+    description: 'Keep retrying an unreachable or overloaded server this long (bare number: s)',
   },
   {
     name: 'noColor',
@@ -62,6 +73,13 @@ export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     description: 'No colours (also NO_COLOR)',
   },
+];
+
+/** The options that may come before the command word: `agent-ops --server URL ls`. */
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  ...CONNECTION_OPTIONS,
+  JSON_OPTION,
+  HELP_OPTION,
 ];
 
 export interface Connection {
@@ -81,10 +99,17 @@ export function connectionFrom(args: ParsedArgs, command: string): Connection {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError(`--server must be an http:// or https:// URL; got ${quote(raw)}`, command);
   }
+  // Every route is absolute (/api/…, /health), so anything after the host would be doubled.
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw usageError(
+      `--server must be the server's address with no path; got ${quote(raw)}, give ${quote(url.origin)}`,
+      command,
+    );
+  }
   const apiKey = args.options.apiKey;
   return {
-    serverUrl: url.href.replace(/\/+$/, ''),
+    serverUrl: url.origin,
     apiKey: typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined,
-    retryForMs: Number(args.options.retryFor) * 1000,
+    retryForMs: Number(args.options.retryFor),
   };
 }

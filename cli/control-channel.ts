@@ -3,6 +3,8 @@
 // handlers, then confirmed with run.paused / run.resumed (run.stopped is posted by the producer
 // once the work has really ended). A dropped channel resumes with Last-Event-ID, so a request is
 // never carried out twice.
+import { CONTROL_CONFIRMATION, isControlAction } from '../shared/control-transitions.ts';
+import { runApiPath } from '../shared/run-url.ts';
 import type { ControlAction, EventInput, JsonObject } from '../shared/types.ts';
 import { isObject } from '../shared/validate.ts';
 import { CliError } from './cli-error.ts';
@@ -36,7 +38,7 @@ export interface ControlChannelOptions {
 /** The producer's confirmation of a stop request, with whatever else the producer knows. */
 export function stoppedOnRequest(reason: string | undefined, details: JsonObject): EventInput {
   return {
-    type: 'run.stopped',
+    type: CONTROL_CONFIRMATION.stop,
     level: 'warn',
     payload: {
       message: `Stopped on request${reason === undefined ? '' : `: ${reason}`}`,
@@ -57,7 +59,7 @@ export function parseControlRequest(data: string): ControlRequest | undefined {
   }
   if (!isObject(value)) return undefined;
   const { action, reason } = value;
-  if (action !== 'pause' && action !== 'resume' && action !== 'stop') return undefined;
+  if (!isControlAction(action)) return undefined;
   return typeof reason === 'string' ? { action, reason } : { action };
 }
 
@@ -74,7 +76,7 @@ export class ControlChannel {
     const { client, sender } = options;
     this.#done = followStream({
       client,
-      path: `/api/runs/${encodeURIComponent(sender.runId)}/control`,
+      path: runApiPath(sender.runId, '/control'),
       signal: this.#abort.signal,
       notFound: `run ${JSON.stringify(sender.runId)} is gone from ${client.baseUrl}; it can no longer be paused or stopped`,
       onMessage: (message) => {

@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_BATCH_EVENTS } from '../shared/constants.ts';
-import type { AgentEvent, EventInput, RunPatch } from '../shared/types.ts';
+import { isRetryableStatus } from '../shared/retryable-status.ts';
+import { runApiPath } from '../shared/run-url.ts';
+import type { BatchItemResult, EventInput, RunPatch } from '../shared/types.ts';
 import { backoffDelayMs } from './backoff-delay.ts';
 import { CliError } from './cli-error.ts';
 import { EXIT } from './exit-codes.ts';
@@ -18,12 +20,6 @@ export type OutgoingEvent = EventInput & { id: string; ts: string };
 type Item =
   | { kind: 'event'; event: OutgoingEvent; bytes: number; queuedAt: number }
   | { kind: 'patch'; patch: RunPatch };
-
-interface BatchResult {
-  status: number;
-  event?: AgentEvent;
-  error?: string;
-}
 
 export interface SenderStats {
   sent: number;
@@ -44,7 +40,7 @@ export class EventSender {
   constructor(client: HttpClient, runId: string) {
     this.#client = client;
     this.runId = runId;
-    this.#path = `/api/runs/${encodeURIComponent(runId)}`;
+    this.#path = runApiPath(runId);
   }
 
   /** The error that ended delivery, if any; the producer should stop making events. */
@@ -157,9 +153,9 @@ export class EventSender {
       );
     }
     for (let i = 0; i < results.length; i++) {
-      const result = results[i] as BatchResult;
+      const result = results[i] as BatchItemResult;
       if (result.status === 200 || result.status === 201) continue;
-      if (result.status === 429 || result.status >= 500) return i;
+      if (isRetryableStatus(result.status)) return i;
       throw new CliError(
         EXIT.failed,
         `the server refused event ${JSON.stringify(batch[i]!.event.type)} (${result.status}${result.error ? `: ${result.error}` : ''}); ` +

@@ -48,7 +48,7 @@ function signalNumber(signal: NodeJS.Signals): number {
 
 /** Posts the events that end the run and says what exec exits with (`events` is left at 0). */
 export function execOutcome(input: ExecOutcomeInput): ExecResult {
-  const { exit, stopCause, shown, durationMs, post } = input;
+  const { exit, durationMs, post } = input;
   const result: ExecResult = {
     runId: input.runId,
     status: 'completed',
@@ -64,72 +64,86 @@ export function execOutcome(input: ExecOutcomeInput): ExecResult {
     ...(exit.code === 0 ? {} : { level: 'warn' as const }),
     payload: { code: exit.code, signal: exit.signal, durationMs },
   });
+  if (exit.error) couldNotRun(input, exit.error, result);
+  else if (input.stopCause) stoppedByUs(input, input.stopCause, result);
+  else endedByItself(input, result);
+  return result;
+}
 
+/** The command never ran: 127 when it does not exist, 126 otherwise (as a shell says). */
+function couldNotRun(
+  input: ExecOutcomeInput,
+  error: NonNullable<GroupExit['error']>,
+  result: ExecResult,
+): void {
+  const notFound = error.code === 'ENOENT';
+  result.status = 'error';
+  result.exitCode = notFound ? 127 : 126;
+  result.errorMessage = `cannot run ${JSON.stringify(input.command)}: ${notFound ? 'command not found' : error.message}`;
+  input.post({
+    type: 'run.error',
+    level: 'error',
+    payload: { message: result.errorMessage, code: error.code ?? null },
+  });
+}
+
+/** We stopped it: on a stop request (exit 4) or on our own signal (128 + n). */
+function stoppedByUs(input: ExecOutcomeInput, cause: StopCause, result: ExecResult): void {
+  const { exit } = input;
+  result.status = 'stopped';
+  const how = {
+    exitCode: exit.code,
+    signal: exit.signal,
+    ...(input.forced ? { forced: true } : {}),
+  };
+  if (cause.by === 'control') {
+    result.exitCode = EXIT.stopped;
+    result.stopReason = cause.reason ?? 'stop requested';
+    input.post(stoppedOnRequest(cause.reason, how));
+    return;
+  }
+  result.exitCode = OWN_SIGNALS[cause.name];
+  result.stopReason = cause.name;
+  input.post({
+    type: 'run.stopped',
+    level: 'warn',
+    payload: { message: `Stopped by ${cause.name}`, reason: cause.name, ...how },
+  });
+}
+
+/** It ended by itself: its exit code (or Claude's result line) says whether the run failed. */
+function endedByItself(input: ExecOutcomeInput, result: ExecResult): void {
+  const { exit, shown, durationMs } = input;
   const childExitCode = exit.code ?? (exit.signal ? 128 + signalNumber(exit.signal) : EXIT.failed);
-  if (exit.error) {
-    const notFound = exit.error.code === 'ENOENT';
+  result.exitCode = childExitCode;
+  const outcome = input.claudeOutcome;
+  const failed = outcome ? outcome.status === 'error' : childExitCode !== 0;
+  const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
+  const tail = input.stderrTail;
+  if (failed) {
     result.status = 'error';
-    result.exitCode = notFound ? 127 : 126;
-    result.errorMessage = `cannot run ${JSON.stringify(input.command)}: ${notFound ? 'command not found' : exit.error.message}`;
-    post({
+    result.errorMessage = outcome?.message ?? `${shown} ${how}`;
+    input.post({
       type: 'run.error',
       level: 'error',
-      payload: { message: result.errorMessage, code: exit.error.code ?? null },
+      payload: {
+        message: result.errorMessage,
+        ...outcome?.payload,
+        exitCode: exit.code,
+        signal: exit.signal,
+        ...(tail ? { stderrTail: tail } : {}),
+      },
     });
-  } else if (stopCause) {
-    result.status = 'stopped';
-    const how = {
-      exitCode: exit.code,
-      signal: exit.signal,
-      ...(input.forced ? { forced: true } : {}),
-    };
-    if (stopCause.by === 'control') {
-      const { reason } = stopCause;
-      result.exitCode = EXIT.stopped;
-      result.stopReason = reason ?? 'stop requested';
-      post(stoppedOnRequest(reason, how));
-    } else {
-      result.exitCode = OWN_SIGNALS[stopCause.name];
-      result.stopReason = stopCause.name;
-      post({
-        type: 'run.stopped',
-        level: 'warn',
-        payload: { message: `Stopped by ${stopCause.name}`, reason: stopCause.name, ...how },
-      });
-    }
-  } else {
-    result.exitCode = childExitCode;
-    const outcome = input.claudeOutcome;
-    const failed = outcome ? outcome.status === 'error' : childExitCode !== 0;
-    const how =
-      exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
-    const tail = input.stderrTail;
-    if (failed) {
-      result.status = 'error';
-      result.errorMessage = outcome?.message ?? `${shown} ${how}`;
-      post({
-        type: 'run.error',
-        level: 'error',
-        payload: {
-          message: result.errorMessage,
-          ...outcome?.payload,
-          exitCode: exit.code,
-          signal: exit.signal,
-          ...(tail ? { stderrTail: tail } : {}),
-        },
-      });
-    } else {
-      post({
-        type: 'run.completed',
-        // Claude's own durationMs, when it reported one, wins over our wall-clock time.
-        payload: {
-          message: outcome?.message ?? `${shown} ${how}`,
-          durationMs,
-          ...outcome?.payload,
-          exitCode: exit.code,
-        },
-      });
-    }
+    return;
   }
-  return result;
+  input.post({
+    type: 'run.completed',
+    // Claude's own durationMs, when it reported one, wins over our wall-clock time.
+    payload: {
+      message: outcome?.message ?? `${shown} ${how}`,
+      durationMs,
+      ...outcome?.payload,
+      exitCode: exit.code,
+    },
+  });
 }

@@ -41,7 +41,7 @@ export interface ExecOptions {
 export type { ExecResult };
 
 export async function execRun(options: ExecOptions): Promise<ExecResult> {
-  const { client, runId, format, graceMs } = options;
+  const { client, runId, format, graceMs, note } = options;
   const startedAt = performance.now();
   const shown = commandLine(options.command, options.args);
   const scrub = (text: string): string => (options.redact ? redactSecrets(text) : text);
@@ -59,85 +59,16 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   options.onCreated?.(run);
 
   const sender = new EventSender(client, runId);
-  let deliveryNoted = false;
-  const deliver = (event: EventInput): void => {
-    if (sender.error) {
-      // The command goes on; exec ends with the delivery error once it has finished.
-      if (!deliveryNoted) options.note(`agent-ops: ${sender.error.message}; the command goes on`);
-      deliveryNoted = true;
-      return;
-    }
-    sender.emit(event);
-  };
   const clean = <T>(value: T): T => capStrings(options.redact ? redactValue(value) : value);
+  const deliver = deliverUnlessFailed(sender, note);
   const output = new OutputEvents({ runId, format, sender, scrub, clean, deliver });
   const post = (event: EventInput): void => output.post(event);
 
-  // Spawn. The child sees pipes, not a terminal; unbuffered Python output keeps lines live.
-  const env = { ...process.env };
-  env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
-  const group = new ProcessGroup(options.command, options.args, {
-    env,
-    stdin: forwardStdin ? 'pipe' : 'ignore',
-  });
+  const { group, release } = spawnGroup(options.command, options.args);
   const { child } = group;
-  // No child outlives exec on any exit we can catch.
-  const killOnExit = (): void => group.kill();
-  process.on('exit', killOnExit);
-
-  let stopCause: StopCause | undefined;
-  let signalled = false;
-  const onSignal = (name: OwnSignal): void => {
-    if (signalled) {
-      group.kill();
-      process.exit(OWN_SIGNALS[name]); // a second signal: leave at once
-    }
-    signalled = true;
-    // A signal wins over a stop request still in its grace period: exec ends because of it.
-    stopCause = { by: 'signal', name };
-    options.note(
-      `agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`,
-    );
-    group.terminate(graceMs);
-  };
-  const signalNames = Object.keys(OWN_SIGNALS) as OwnSignal[];
-  for (const name of signalNames) process.on(name, onSignal);
-
-  const control = new ControlChannel({
-    client,
-    sender,
-    handlers: {
-      pause: () => {
-        output.flush();
-        if (!group.pause()) return false;
-        options.note(`agent-ops: paused on request (SIGSTOP to process group ${group.pid})`);
-        return true;
-      },
-      resume: () => {
-        if (!group.resume()) return false;
-        options.note('agent-ops: resumed on request (SIGCONT)');
-        return true;
-      },
-      stop: (reason) => {
-        if (!group.running) return;
-        stopCause ??= { by: 'control', reason };
-        options.note(
-          `agent-ops: stop requested${reason === undefined ? '' : ` (${reason})`}: SIGTERM now, SIGKILL after ${graceMs / 1000} s`,
-        );
-        group.terminate(graceMs);
-      },
-    },
-    onLost: (error) =>
-      options.note(
-        `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
-      ),
-  });
-
-  if (forwardStdin && child.stdin) {
-    child.stdin.on('error', () => {}); // a command that does not read its input is fine
-    process.stdin.pipe(child.stdin);
-  }
+  const stop: StopState = { cause: undefined };
+  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop);
+  const control = openControl({ client, sender, group, output, graceMs, note, stop });
   options.onSpawned?.(child.pid);
   if (format !== 'claude' && child.pid !== undefined) {
     post({
@@ -165,21 +96,9 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   // The run no longer takes requests: there is nothing left to pause.
   await control.close();
   await group.endStragglers(graceMs);
-  const waited = await Promise.race([
-    pipesClosed.then(() => true),
-    new Promise<boolean>((resolve) => setTimeout(resolve, PIPE_CLOSE_WAIT_MS, false).unref()),
-  ]);
-  if (!waited) {
-    options.note('agent-ops: a process outside the group still holds the output pipes; leaving it');
-    child.stdout?.destroy();
-    child.stderr?.destroy();
-  }
-  for (const name of signalNames) process.off(name, onSignal);
-  process.off('exit', killOnExit);
-  if (forwardStdin) {
-    process.stdin.unpipe();
-    process.stdin.destroy();
-  }
+  await waitForPipes(pipesClosed, group, note);
+  stopListening();
+  release();
   output.flush();
 
   // How it ended.
@@ -189,7 +108,7 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
     shown,
     exit,
     pid: child.pid,
-    stopCause,
+    stopCause: stop.cause,
     forced: group.forced,
     claudeOutcome: output.claude?.outcome,
     stderrTail: output.stderrTail,
@@ -201,4 +120,141 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   await sender.flush();
   result.events = sender.stats.sent;
   return result;
+}
+
+/**
+ * Spawns the command in its own group. It sees pipes, not a terminal; unbuffered Python output
+ * keeps lines live; our stdin is passed on unless it is a terminal. `release` undoes what this
+ * set up in our own process.
+ */
+function spawnGroup(
+  command: string,
+  args: readonly string[],
+): { group: ProcessGroup; release(): void } {
+  const env = { ...process.env };
+  env.PYTHONUNBUFFERED ??= '1';
+  const forwardStdin = process.stdin.isTTY !== true;
+  const group = new ProcessGroup(command, args, { env, stdin: forwardStdin ? 'pipe' : 'ignore' });
+  // No child outlives exec on any exit we can catch.
+  const killOnExit = (): void => group.kill();
+  process.on('exit', killOnExit);
+  const { stdin } = group.child;
+  if (forwardStdin && stdin) {
+    stdin.on('error', () => {}); // a command that does not read its input is fine
+    process.stdin.pipe(stdin);
+  }
+  return {
+    group,
+    release() {
+      process.off('exit', killOnExit);
+      if (!forwardStdin) return;
+      process.stdin.unpipe();
+      process.stdin.destroy();
+    },
+  };
+}
+
+/** Why exec is stopping the command, once it is. */
+interface StopState {
+  cause: StopCause | undefined;
+}
+
+/** Events go to the sender until delivery has failed; then the command goes on, told once. */
+function deliverUnlessFailed(
+  sender: EventSender,
+  note: (text: string) => void,
+): (event: EventInput) => void {
+  let noted = false;
+  return (event) => {
+    if (!sender.error) return void sender.emit(event);
+    // exec ends with the delivery error once the command has finished.
+    if (!noted) note(`agent-ops: ${sender.error.message}; the command goes on`);
+    noted = true;
+  };
+}
+
+/** Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once). */
+function listenForOwnSignals(
+  group: ProcessGroup,
+  shown: string,
+  graceMs: number,
+  note: (text: string) => void,
+  stop: StopState,
+): () => void {
+  let signalled = false;
+  const onSignal = (name: OwnSignal): void => {
+    if (signalled) {
+      group.kill();
+      process.exit(OWN_SIGNALS[name]); // a second signal: leave at once
+    }
+    signalled = true;
+    // A signal wins over a stop request still in its grace period: exec ends because of it.
+    stop.cause = { by: 'signal', name };
+    note(`agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`);
+    group.terminate(graceMs);
+  };
+  const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
+  for (const name of names) process.on(name, onSignal);
+  return () => {
+    for (const name of names) process.off(name, onSignal);
+  };
+}
+
+interface ControlContext {
+  client: HttpClient;
+  sender: EventSender;
+  group: ProcessGroup;
+  output: OutputEvents;
+  graceMs: number;
+  note(text: string): void;
+  stop: StopState;
+}
+
+/** Pause / resume / stop from the dashboard or the API reach the process group. */
+function openControl({ client, sender, group, output, graceMs, note, stop }: ControlContext) {
+  return new ControlChannel({
+    client,
+    sender,
+    handlers: {
+      pause: () => {
+        output.flush();
+        if (!group.pause()) return false;
+        note(`agent-ops: paused on request (SIGSTOP to process group ${group.pid})`);
+        return true;
+      },
+      resume: () => {
+        if (!group.resume()) return false;
+        note('agent-ops: resumed on request (SIGCONT)');
+        return true;
+      },
+      stop: (reason) => {
+        if (!group.running) return;
+        stop.cause ??= { by: 'control', reason };
+        note(
+          `agent-ops: stop requested${reason === undefined ? '' : ` (${reason})`}: SIGTERM now, SIGKILL after ${graceMs / 1000} s`,
+        );
+        group.terminate(graceMs);
+      },
+    },
+    onLost: (error) =>
+      note(
+        `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,
+      ),
+  });
+}
+
+/** After the exit, the output pipes get PIPE_CLOSE_WAIT_MS to close before they are let go. */
+async function waitForPipes(
+  pipesClosed: Promise<unknown>,
+  group: ProcessGroup,
+  note: (text: string) => void,
+): Promise<void> {
+  const closed = await Promise.race([
+    pipesClosed.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, PIPE_CLOSE_WAIT_MS, false).unref()),
+  ]);
+  if (closed) return;
+  note('agent-ops: a process outside the group still holds the output pipes; leaving it');
+  group.child.stdout?.destroy();
+  group.child.stderr?.destroy();
 }

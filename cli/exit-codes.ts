@@ -1,4 +1,4 @@
-// The CLI's exit codes, exactly as PROTOCOL.md lists them.
+// The CLI's exit codes, exactly as docs/protocol.md lists them.
 export const EXIT = {
   ok: 0,
   failed: 1,

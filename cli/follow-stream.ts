@@ -2,16 +2,14 @@
 // connection or a restarted server with Last-Event-ID, so nothing is missed or repeated.
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HEARTBEAT_MS, SSE_RETRY_MS } from '../shared/constants.ts';
+import { SSE_RETRY_MS, STREAM_SILENCE_LIMIT_MS } from '../shared/constants.ts';
+import { isRetryableStatus } from '../shared/retryable-status.ts';
 import { SseParser, type SseMessage } from '../shared/sse.ts';
 import { backoffDelayMs } from './backoff-delay.ts';
 import { CliError } from './cli-error.ts';
 import { refused } from './event-sender.ts';
 import { EXIT } from './exit-codes.ts';
 import { networkReason, type HttpClient } from './http-client.ts';
-
-/** Three missed heartbeats mean the connection is dead even if the socket does not say so. */
-export const STREAM_IDLE_MS = 3 * HEARTBEAT_MS;
 
 export interface FollowOptions {
   client: HttpClient;
@@ -51,7 +49,7 @@ export async function followStream(options: FollowOptions): Promise<void> {
       if (response.statusCode !== 200) {
         const status = response.statusCode ?? 0;
         response.resume();
-        if (status !== 429 && status < 500)
+        if (!isRetryableStatus(status))
           throw refused(`GET ${path}`, { status, headers: response.headers, body: undefined });
         reason = String(status);
       } else {
@@ -109,12 +107,12 @@ function readMessages(
       if (settle()) reject(error);
     };
     const onAbort = (): void => finish(true);
-    let idle = setTimeout(() => finish(false), STREAM_IDLE_MS);
+    let idle = setTimeout(() => finish(false), STREAM_SILENCE_LIMIT_MS);
     signal.addEventListener('abort', onAbort);
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       clearTimeout(idle);
-      idle = setTimeout(() => finish(false), STREAM_IDLE_MS);
+      idle = setTimeout(() => finish(false), STREAM_SILENCE_LIMIT_MS);
       for (const message of parser.push(chunk)) {
         // Messages are handled strictly one after another, in the order they arrived.
         chain = chain

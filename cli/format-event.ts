@@ -1,8 +1,8 @@
-// One event as one terminal line: seq, time, level, type, then the payload as compact JSON.
+// One event as one terminal line: seq, time, level, type, who, then the same one-line summary the
+// dashboard's timeline shows.
+import { summarize } from '../shared/event-summary.ts';
 import type { AgentEvent } from '../shared/types.ts';
 import type { Output, Style } from './output.ts';
-
-export const MAX_PAYLOAD_CHARS = 200;
 
 const LEVEL_STYLE: Record<string, Style | undefined> = {
   debug: 'dim',
@@ -10,10 +10,21 @@ const LEVEL_STYLE: Record<string, Style | undefined> = {
   error: 'red',
 };
 
+/** Control characters (newlines, ANSI escapes) in event text would break the line or the terminal. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+function visible(text: string): string {
+  return text.replace(CONTROL_CHARS, (char) =>
+    char === '\n'
+      ? '⏎'
+      : char === '\t'
+        ? ' '
+        : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
 export function formatEvent(event: AgentEvent, output: Output): string {
   const time = event.ts.length >= 23 ? event.ts.slice(11, 23) : event.ts;
-  let payload = JSON.stringify(event.payload ?? {});
-  if (payload.length > MAX_PAYLOAD_CHARS) payload = `${payload.slice(0, MAX_PAYLOAD_CHARS - 1)}…`;
   const who = [event.agentId, event.taskId].filter(Boolean).join('/');
   const level = event.level.padEnd(5);
   const style = LEVEL_STYLE[event.level];
@@ -22,8 +33,8 @@ export function formatEvent(event: AgentEvent, output: Output): string {
     output.paint('dim', time),
     style ? output.paint(style, level) : level,
     output.paint('bold', event.type.padEnd(14)),
-    who ? output.paint('dim', who) : '',
-    payload,
+    who ? output.paint('dim', visible(who)) : '',
+    visible(summarize(event)),
   ]
     .filter(Boolean)
     .join('  ');

@@ -1,6 +1,7 @@
 // The one help layout every command shares: Usage, Commands (top level only), Options with
 // their defaults, Notes (where a command has them), Examples.
 import { VERSION } from '../shared/constants.ts';
+import { formatDuration } from '../shared/parse-duration.ts';
 import type { Command } from './command.ts';
 import type { OptionSpec } from './parse-args.ts';
 
@@ -12,7 +13,11 @@ function flagsOf(option: OptionSpec): string {
 function describe(option: OptionSpec): string {
   if (option.default === undefined || option.type === 'boolean') return option.description;
   const shown =
-    typeof option.default === 'string' ? JSON.stringify(option.default) : String(option.default);
+    typeof option.default === 'string'
+      ? JSON.stringify(option.default)
+      : option.type === 'duration'
+        ? formatDuration(Number(option.default))
+        : String(option.default);
   return `${option.description} (default ${shown})`;
 }
 

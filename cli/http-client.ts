@@ -5,6 +5,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VERSION } from '../shared/constants.ts';
+import { isRetryableStatus } from '../shared/retryable-status.ts';
 import { backoffDelayMs, parseRetryAfterMs } from './backoff-delay.ts';
 import { CliError } from './cli-error.ts';
 import type { Connection } from './common-options.ts';
@@ -12,6 +13,8 @@ import { EXIT } from './exit-codes.ts';
 
 /** A server that accepted the connection but never answers is treated like one that is down. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** A command whose first request finds no server gives up this soon, whatever --retry-for says. */
+export const FIRST_CONTACT_RETRY_MS = 5_000;
 
 export interface HttpResponse<T = any> {
   status: number;
@@ -31,10 +34,6 @@ export interface RequestOptions {
   retryForMs?: number;
   /** Extra request headers (e.g. Last-Event-ID). */
   headers?: Record<string, string>;
-}
-
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
 }
 
 export class HttpClient {

@@ -1,5 +1,11 @@
 // Parses argv against a command's option table. Every problem is a usage error that names the
 // flag and quotes the value it got.
+import {
+  durationFormatHint,
+  formatDuration,
+  parseDuration,
+  type DurationUnit,
+} from '../shared/parse-duration.ts';
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
@@ -10,8 +16,11 @@ export interface OptionSpec {
   name: string;
   /** Every spelling accepted, canonical first: `['--failAt', '--fail-at']`. */
   flags: readonly string[];
-  type: 'boolean' | 'string' | 'integer' | 'number';
+  /** A `duration` is parsed to milliseconds; its default, min and max are milliseconds too. */
+  type: 'boolean' | 'string' | 'integer' | 'number' | 'duration';
   description: string;
+  /** For a duration: the unit of a bare number (`--interval 250` is ms, `--grace 5` is s). */
+  unit?: DurationUnit;
   /** Shown in help as `<valueName>`. */
   valueName?: string;
   default?: OptionValue;
@@ -38,6 +47,7 @@ function convert(spec: OptionSpec, raw: string, source: string, command: string)
     }
     return raw;
   }
+  if (spec.type === 'duration') return convertDuration(spec, raw, source, command);
   const value = raw.trim() === '' ? Number.NaN : Number(raw);
   const wantsInteger = spec.type === 'integer';
   const min = spec.min ?? Number.NEGATIVE_INFINITY;
@@ -52,6 +62,26 @@ function convert(spec: OptionSpec, raw: string, source: string, command: string)
     const range =
       spec.max === undefined ? `${min} or more` : `from ${min} to ${max.toLocaleString('en-US')}`;
     throw usageError(`${source} must be ${kind} ${range}; got ${quote(raw)}`, command);
+  }
+  return value;
+}
+
+function convertDuration(spec: OptionSpec, raw: string, source: string, command: string): number {
+  const bareUnit = spec.unit ?? 'ms';
+  const value = parseDuration(raw, bareUnit);
+  if (value === undefined)
+    throw usageError(
+      `${source} must be ${durationFormatHint(bareUnit)}; got ${quote(raw)}`,
+      command,
+    );
+  const min = spec.min ?? 0;
+  const max = spec.max ?? Number.POSITIVE_INFINITY;
+  if (value < min || value > max) {
+    const range =
+      spec.max === undefined
+        ? `${formatDuration(min)} or more`
+        : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+    throw usageError(`${source} must be ${range}; got ${quote(raw)}`, command);
   }
   return value;
 }

@@ -8,7 +8,9 @@ import { COMMANDS, COMMAND_SUMMARIES } from './commands.ts';
 import { runCommand } from './commands/run.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatHelp } from './format-help.ts';
+import { GLOBAL_OPTIONS } from './common-options.ts';
 import { parseArgs } from './parse-args.ts';
+import { splitCommand } from './split-command.ts';
 
 const TOP_LEVEL = {
   summary: 'stream agent runs to an agent-ops server and watch them live',
@@ -34,15 +36,14 @@ function findCommand(name: string): Command {
 }
 
 async function dispatch(argv: readonly string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === 'help') {
+  const { word, leading, rest } = splitCommand(argv, GLOBAL_OPTIONS);
+  if (word === 'help') {
     process.stdout.write(helpFor(rest[0] === undefined ? runCommand : findCommand(rest[0])));
     return EXIT.ok;
   }
   // With no command word, the CLI is the original runner: `agent-ops --steps 5`.
-  const isCommandWord = first !== undefined && !first.startsWith('-');
-  const command = isCommandWord ? findCommand(first) : runCommand;
-  const args = isCommandWord ? rest : argv;
+  const command = word === undefined ? runCommand : findCommand(word);
+  const args = [...leading, ...rest];
   // Help and version win over any other problem on the line, and load nothing else. What follows
   // `--` belongs to someone else (`exec -- tool --help`).
   const end = args.indexOf('--');

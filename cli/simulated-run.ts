@@ -6,12 +6,9 @@ import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
-import type { HttpClient } from './http-client.ts';
+import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
 import { simulatedStepEvents } from './simulated-step.ts';
-
-/** Creating the run is the first contact: a server that is simply not there fails fast. */
-export const CREATE_RETRY_MS = 5_000;
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -49,7 +46,8 @@ export interface SimulatedRunResult {
 
 export async function createRun(client: HttpClient, body: object): Promise<Run> {
   const response = await client.request<Run>('POST', '/api/runs', body, {
-    retryForMs: Math.min(CREATE_RETRY_MS, client.retryForMs),
+    // Creating the run is the first contact: a server that is simply not there fails fast.
+    retryForMs: Math.min(FIRST_CONTACT_RETRY_MS, client.retryForMs),
   });
   if (response.status !== 200 && response.status !== 201)
     throw refused('POST /api/runs', response, true);
@@ -59,7 +57,6 @@ export async function createRun(client: HttpClient, body: object): Promise<Run> 
 export async function simulateRun(options: SimulatedRunOptions): Promise<SimulatedRunResult> {
   const { client, runId, steps, intervalMs, failAt, seed, signal } = options;
   const startedAt = performance.now();
-  const random = createRandom(seed);
   const run = await createRun(client, { id: runId, title: options.title });
   options.onCreated?.(run);
 
@@ -79,81 +76,31 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
 
   // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
   const stopped = new AbortController();
-  const stopSignal = AbortSignal.any([signal, stopped.signal]);
-  const control = new ControlChannel({
-    client,
-    sender,
-    handlers: {
-      pause: () => {
-        options.onControl?.('paused on request; waiting for resume before the next step');
-        return true;
-      },
-      resume: () => {
-        options.onControl?.('resumed on request');
-        return true;
-      },
-      stop: (reason) => {
-        options.onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
-        stopped.abort();
-      },
-    },
-    onLost: (error) => options.onControl?.(`control channel lost: ${error.message}`),
-  });
-
-  let status: SimulatedRunStatus = 'completed';
-  let errorMessage: string | undefined;
-  let stepsDone = 0;
+  const control = simulatedControl(client, sender, stopped, options.onControl);
+  let outcome: StepsOutcome;
   try {
-    for (let step = 1; step <= steps; step++) {
-      if (sender.error) throw sender.error;
-      await control.untilResumed(signal);
-      if (stopSignal.aborted) break;
-      await options.beforeStep?.(step);
-      if (step === failAt) {
-        status = 'error';
-        errorMessage = `Simulated failure at step ${step}`;
-        const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
-        sender.emit({
-          type: 'run.error',
-          level: 'error',
-          payload: { message: errorMessage, stack },
-        });
-        sender.patch({ status: 'error', errorMessage });
-        break;
-      }
-      const events = simulatedStepEvents(step, steps, random);
-      for (const event of events) sender.emit(event);
-      stepsDone = step;
-      options.onStep?.(step, events);
-      if (step === steps) break;
-      try {
-        // With no interval, still let the sender's I/O run between steps.
-        if (intervalMs > 0) await sleep(intervalMs, undefined, { signal: stopSignal });
-        else await yieldToIo();
-      } catch {
-        break; // aborted by a signal or a stop request
-      }
-    }
+    outcome = await runSteps(options, sender, control, AbortSignal.any([signal, stopped.signal]));
   } finally {
     // No request is carried out once the run's last event is on its way.
     await control.close();
   }
-
+  const { stepsDone, errorMessage } = outcome;
+  let status: SimulatedRunStatus = errorMessage === undefined ? 'completed' : 'error';
   let stopReason: string | undefined;
-  if (stopSignal.aborted && status === 'completed') {
+  if (status === 'completed' && (signal.aborted || stopped.signal.aborted)) {
     status = 'stopped';
-    if (signal.aborted) {
-      stopReason = String(signal.reason);
-      sender.emit({
-        type: 'run.stopped',
-        level: 'warn',
-        payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
-      });
-    } else {
-      const reason = control.stopRequest?.reason;
-      stopReason = reason ?? 'stop requested';
-      sender.emit(stoppedOnRequest(reason, { step: stepsDone }));
-    }
+    stopReason = signal.aborted
+      ? String(signal.reason)
+      : (control.stopRequest?.reason ?? 'stop requested');
+    sender.emit(
+      signal.aborted
+        ? {
+            type: 'run.stopped',
+            level: 'warn',
+            payload: { message: `Stopped by ${stopReason}`, reason: stopReason, step: stepsDone },
+          }
+        : stoppedOnRequest(control.stopRequest?.reason, { step: stepsDone }),
+    );
   } else if (status === 'completed') {
     sender.emit({
       type: 'run.completed',
@@ -178,4 +125,76 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   if (stopReason !== undefined) result.stopReason = stopReason;
   if (status === 'stopped' && signal.aborted) result.stopSignal = signal.reason as StopSignal;
   return result;
+}
+
+/** The runner's answers to pause / resume / stop: wait between steps, go on, end the loop. */
+function simulatedControl(
+  client: HttpClient,
+  sender: EventSender,
+  stopped: AbortController,
+  onControl: ((what: string) => void) | undefined,
+): ControlChannel {
+  return new ControlChannel({
+    client,
+    sender,
+    handlers: {
+      pause: () => {
+        onControl?.('paused on request; waiting for resume before the next step');
+        return true;
+      },
+      resume: () => {
+        onControl?.('resumed on request');
+        return true;
+      },
+      stop: (reason) => {
+        onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
+        stopped.abort();
+      },
+    },
+    onLost: (error) => onControl?.(`control channel lost: ${error.message}`),
+  });
+}
+
+interface StepsOutcome {
+  stepsDone: number;
+  /** Set when the run failed at --failAt. */
+  errorMessage?: string;
+}
+
+/** The steps, until the last one, --failAt, a signal or a stop request (`stopSignal`). */
+async function runSteps(
+  options: SimulatedRunOptions,
+  sender: EventSender,
+  control: ControlChannel,
+  stopSignal: AbortSignal,
+): Promise<StepsOutcome> {
+  const { steps, intervalMs, failAt, seed, signal } = options;
+  const random = createRandom(seed);
+  let stepsDone = 0;
+  for (let step = 1; step <= steps; step++) {
+    if (sender.error) throw sender.error;
+    await control.untilResumed(signal);
+    if (stopSignal.aborted) break;
+    await options.beforeStep?.(step);
+    if (step === failAt) {
+      const errorMessage = `Simulated failure at step ${step}`;
+      const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
+      sender.emit({ type: 'run.error', level: 'error', payload: { message: errorMessage, stack } });
+      sender.patch({ status: 'error', errorMessage });
+      return { stepsDone, errorMessage };
+    }
+    const events = simulatedStepEvents(step, steps, random);
+    for (const event of events) sender.emit(event);
+    stepsDone = step;
+    options.onStep?.(step, events);
+    if (step === steps) break;
+    try {
+      // With no interval, still let the sender's I/O run between steps.
+      if (intervalMs > 0) await sleep(intervalMs, undefined, { signal: stopSignal });
+      else await yieldToIo();
+    } catch {
+      break; // aborted by a signal or a stop request
+    }
+  }
+  return { stepsDone };
 }

@@ -1,6 +1,6 @@
 // The events of one step of the simulated agent, drawn from a seeded generator so that a seed
 // replays the same run. Shapes follow the original CLI's traffic, plus the tool-call id and
-// duration PROTOCOL.md asks for.
+// duration docs/protocol.md asks for.
 import type { Random } from '../shared/random.ts';
 import type { EventInput } from '../shared/types.ts';
 

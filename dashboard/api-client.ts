@@ -44,6 +44,5 @@ export async function apiJson<T>(path: string, init: RequestInit = {}): Promise<
   return JSON.parse(text) as T;
 }
 
-export function runPath(runId: string, rest = ''): string {
-  return `/api/runs/${encodeURIComponent(runId)}${rest}`;
-}
+/** The API path of a run: the one definition in shared/, under the name this page uses. */
+export { runApiPath as runPath } from '../shared/run-url.ts';

@@ -7,7 +7,7 @@ export type Family = (typeof FAMILIES)[number];
 
 const PREFIXED: readonly Family[] = ['run', 'task', 'tool', 'agent', 'usage'];
 
-/** The colour family of an event type (PROTOCOL.md); level error is coloured apart from this. */
+/** The colour family of an event type (docs/protocol.md, Events); level error is coloured apart from this. */
 export function familyOf(type: string): Family {
   if (type === 'metric' || type.startsWith('metric.')) return 'metric';
   const head = type.split('.', 1)[0] as Family;

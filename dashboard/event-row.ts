@@ -3,7 +3,7 @@
 import type { AgentEvent } from '../shared/types.ts';
 import { element } from './element.ts';
 import { familyOf } from './event-filter.ts';
-import { summarize } from './event-summary.ts';
+import { summarize } from '../shared/event-summary.ts';
 import { formatAbsolute, formatOffset } from './format.ts';
 
 export const ROW_HEIGHT_PX = 22;

@@ -1,4 +1,5 @@
 // Times, durations, numbers and JSON as the dashboard shows them.
+import { compactJson } from '../shared/compact-json.ts';
 
 /** "850 ms", "12.3 s", "4m 05s", "2h 03m". */
 export function formatDuration(ms: number): string {
@@ -56,17 +57,6 @@ export function formatOffset(iso: string, startIso: string): string {
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-/** JSON on one line, cut to `max` characters. */
-export function compactJson(value: unknown, max = 240): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** A metadata value as text: strings as they are, anything else as JSON. */

@@ -1,6 +1,7 @@
 // Reads one of the server's SSE streams with fetch (EventSource cannot send the key header).
 // After any drop it reconnects with Last-Event-ID, so the server replays exactly what was missed;
 // while the server is away it backs off, and it reports its state so the page can say so plainly.
+import { STREAM_SILENCE_LIMIT_MS } from '../shared/constants.ts';
 import { SseParser, type SseMessage } from '../shared/sse.ts';
 import { authHeaders } from './api-client.ts';
 import { promptForKey, storedKey } from './key-prompt.ts';
@@ -27,8 +28,6 @@ export interface LiveStreamOptions {
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
-/** The server sends a heartbeat every 15 s; this long without a byte means the link is dead. */
-const SILENCE_LIMIT_MS = 40_000;
 
 export class LiveStream {
   #options: LiveStreamOptions;
@@ -114,13 +113,13 @@ export class LiveStream {
     const parser = new SseParser();
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
-    let silence = setTimeout(() => controller.abort(), SILENCE_LIMIT_MS);
+    let silence = setTimeout(() => controller.abort(), STREAM_SILENCE_LIMIT_MS);
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return 'the server closed the stream';
         clearTimeout(silence);
-        silence = setTimeout(() => controller.abort(), SILENCE_LIMIT_MS);
+        silence = setTimeout(() => controller.abort(), STREAM_SILENCE_LIMIT_MS);
         for (const message of parser.push(decoder.decode(value, { stream: true }))) {
           if (this.#closed) return 'closed';
           this.#options.onMessage(message);

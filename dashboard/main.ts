@@ -1,5 +1,6 @@
 // The dashboard's entry: lays out the runs list and the run view, routes #/runs/<id>, and wires
 // the keyboard, the once-a-second tick and the catch-up when a hidden tab is shown again.
+import { runIdFromDashboardHash } from '../shared/run-url.ts';
 import type { Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
@@ -24,13 +25,7 @@ const runsList = new RunsList((run) => {
 document.body.append(element('div', { class: 'app' }, runsList.element, main));
 
 function runIdFromHash(): string | undefined {
-  const match = /^#\/runs\/(.+)$/.exec(location.hash);
-  if (!match) return undefined;
-  try {
-    return decodeURIComponent(match[1]!);
-  } catch {
-    return undefined;
-  }
+  return runIdFromDashboardHash(location.hash);
 }
 
 async function route(): Promise<void> {

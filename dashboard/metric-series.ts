@@ -1,4 +1,4 @@
-// Metric points out of events (PROTOCOL.md): `metric {name, value, unit?}`, and any event whose
+// Metric points out of events (docs/protocol.md, "Conventions inside payloads"): `metric {name, value, unit?}`, and any event whose
 // payload has a `metricName` and a numeric `value`. Each series keeps a bounded tail of points.
 import type { AgentEvent } from '../shared/types.ts';
 

@@ -1,5 +1,7 @@
 // One run: its header, and tabs for the live timeline, the tool-call waterfall and the metrics,
 // with the inspector beside them. Holds the run's SSE stream and feeds every part from it.
+import { FAILURE_TYPES } from '../shared/run-effects.ts';
+import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
@@ -122,14 +124,14 @@ export class RunView {
       path: runPath(run.id, '/stream'),
       lastEventId: () => this.#received,
       onMessage: (message) => {
-        if (message.event === 'truncated') {
+        if (message.event === SSE_TRUNCATED_EVENT) {
           // Retention removed events we had not received: the stream goes on from firstSeq.
           const { firstSeq } = JSON.parse(message.data) as { firstSeq: number };
           this.#received = Math.max(this.#received, firstSeq - 1);
           this.timeline.truncate(firstSeq);
           return;
         }
-        if (message.event !== 'message') return;
+        if (message.event !== SSE_DEFAULT_EVENT) return;
         const event = JSON.parse(message.data) as AgentEvent;
         // The stream resumes after the last seq we hold, so anything at or below it is a repeat.
         if (event.seq <= this.#received) return;
@@ -225,7 +227,10 @@ export class RunView {
   async #showError(): Promise<void> {
     this.showTab('events');
     const [event] = await apiJson<AgentEvent[]>(
-      runPath(this.#run.id, `/events?type=run.error,error&before=${this.#received + 1}&limit=1`),
+      runPath(
+        this.#run.id,
+        `/events?type=${FAILURE_TYPES.join(',')}&before=${this.#received + 1}&limit=1`,
+      ),
     );
     if (event) this.timeline.reveal(event);
   }

@@ -2,6 +2,7 @@
 // live from GET /api/stream. The feed is opened first and the list loaded on every (re)connect,
 // keeping per run the copy with the newest updatedAt (docs/protocol.md).
 import { RUN_STATUSES } from '../shared/constants.ts';
+import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange } from '../shared/types.ts';
 import { apiFetch } from './api-client.ts';
 import { element } from './element.ts';
@@ -227,7 +228,7 @@ export class RunsList {
       const activity = element('span', { class: 'run-row-activity' });
       const link = element(
         'a',
-        { class: 'run-row', href: `#/runs/${encodeURIComponent(run.id)}`, 'data-run-id': run.id },
+        { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
         element('span', { class: 'run-row-line' }, dot, title, stale, duration),
         element('span', { class: 'run-row-line sub' }, id, started, activity),
       );

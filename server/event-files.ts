@@ -20,7 +20,7 @@ export interface Segment {
   path: string;
   /** Bytes of whole records in the file. */
   bytes: number;
-  /** Byte offset of each record, index = seq - firstSeq. */
+  /** Byte offset of each record, index = seq - firstSeq; NO_RECORD where damage left none. */
   offsets: number[];
 }
 
@@ -29,7 +29,11 @@ export interface RunIndex {
   ids: Map<string, number>;
 }
 
+/** An offset standing for a seq whose record is missing or damaged. */
+export const NO_RECORD = -1;
+
 const ID_PREFIX = '{"id":"';
+const SEQ_FIELD = ',"seq":';
 
 export function segmentName(firstSeq: number): string {
   return `${String(firstSeq).padStart(12, '0')}.jsonl`;
@@ -39,21 +43,41 @@ export function segmentPath(dir: string, firstSeq: number): string {
   return join(dir, segmentName(firstSeq));
 }
 
-/** The producer id at the start of a stored record, or undefined when the line is not one of ours. */
-export function extractId(line: string): string | undefined {
-  if (!line.startsWith(ID_PREFIX)) return undefined;
+/** Index of the quote that closes the id at the start of a stored record; -1 if there is none. */
+function idEnd(line: string): number {
+  if (!line.startsWith(ID_PREFIX)) return -1;
   for (let i = ID_PREFIX.length; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 0x5c) i++;
-    else if (c === 0x22) {
-      try {
-        return JSON.parse(line.slice(ID_PREFIX.length - 1, i + 1)) as string;
-      } catch {
-        return undefined;
-      }
-    }
+    else if (c === 0x22) return i;
   }
-  return undefined;
+  return -1;
+}
+
+/** The producer id at the start of a stored record, or undefined when the line is not one of ours. */
+export function extractId(line: string): string | undefined {
+  const end = idEnd(line);
+  if (end === -1) return undefined;
+  try {
+    return JSON.parse(line.slice(ID_PREFIX.length - 1, end + 1)) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The seq that follows the id at the start of a stored record, or undefined. */
+function extractSeq(line: string): number | undefined {
+  const end = idEnd(line);
+  if (end === -1 || !line.startsWith(SEQ_FIELD, end + 1)) return undefined;
+  const from = end + 1 + SEQ_FIELD.length;
+  let seq = 0;
+  let i = from;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    seq = seq * 10 + (c - 0x30);
+  }
+  return i > from && i - from < 16 && line.charCodeAt(i) === 0x2c ? seq : undefined;
 }
 
 export function listSegments(dir: string): number[] {
@@ -65,27 +89,64 @@ export function listSegments(dir: string): number[] {
 }
 
 export interface ScanResult {
-  /** Records that parsed, in file order. */
+  /** Records that were accepted, in file order, with their seqs and file offsets. */
   lines: string[];
-  /** Start offset of each line, relative to the file. */
+  seqs: number[];
   offsets: number[];
-  /** Where the last whole record ends. */
+  /** Where the last whole line ends. */
   end: number;
-  /** Bytes after `end` that were not a whole record (a torn write). */
+  /** Bytes after `end` that were not a whole line (a torn write). */
   tornBytes: number;
+  /** File offsets of lines that are not records of this log (damage); they are skipped. */
+  damaged: number[];
 }
 
-/** Splits `buffer` (the file from `base` on) into whole records; stops at the first bad one. */
-export function scanRecords(buffer: Buffer, base: number, parseAll: boolean): ScanResult {
+/**
+ * Splits `buffer` (the file from `base` on) into records, skipping damaged lines. Seqs must follow
+ * `afterSeq` one by one; only after a damaged line may they jump (the damage hid the ones between).
+ * With `parseAll`, each record must also be valid JSON.
+ */
+export function scanRecords(
+  buffer: Buffer,
+  base: number,
+  afterSeq: number,
+  parseAll: boolean,
+): ScanResult {
   const lines: string[] = [];
+  const seqs: number[] = [];
   const offsets: number[] = [];
+  let previous = afterSeq;
+  let skipped = 0;
   const scan = scanLines(buffer, (line, start) => {
-    if (!line.startsWith(ID_PREFIX) || !line.endsWith('}')) throw new Error('not a record');
-    if (parseAll) JSON.parse(line);
+    const seq = line.endsWith('}') ? extractSeq(line) : undefined;
+    const follows = seq !== undefined && seq > previous && (seq === previous + 1 || skipped > 0);
+    if (!follows || (parseAll && !isJson(line))) {
+      skipped++;
+      throw new Error('not a record');
+    }
+    previous = seq;
+    skipped = 0;
     lines.push(line);
+    seqs.push(seq);
     offsets.push(base + start);
   });
-  return { lines, offsets, end: base + scan.end, tornBytes: scan.tornBytes };
+  return {
+    lines,
+    seqs,
+    offsets,
+    end: base + scan.end,
+    tornBytes: scan.tornBytes,
+    damaged: scan.damaged.map((offset) => base + offset),
+  };
+}
+
+export function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads `length` bytes at `start` (fewer if the file is shorter). */
@@ -122,52 +183,71 @@ export function truncateFile(path: string, length: number): void {
   }
 }
 
-/** Reads every segment of a run to rebuild its offsets and id set (the last record is fully parsed). */
-export function loadRunIndex(dir: string, warn: (message: string) => void): RunIndex {
+export interface LoadedIndex extends RunIndex {
+  /** Lines that are not records, by file: skipped, for the caller to report. */
+  damaged: Array<{ path: string; offset: number }>;
+}
+
+/**
+ * Reads every segment of a run to rebuild its offsets and id set. It never changes a file: a
+ * damaged line is skipped (its seq left as a hole) and reported to the caller.
+ */
+export function loadRunIndex(dir: string): LoadedIndex {
   const ids = new Map<string, number>();
   const segments: Segment[] = [];
+  const damaged: LoadedIndex['damaged'] = [];
   for (const firstSeq of listSegments(dir)) {
     const path = segmentPath(dir, firstSeq);
-    const buffer = readFileSync(path);
-    const scan = scanRecords(buffer, 0, false);
-    if (scan.tornBytes > 0) {
-      warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
-      truncateFile(path, scan.end);
-    }
+    const scan = scanRecords(readFileSync(path), 0, firstSeq - 1, false);
+    const offsets: number[] = [];
     scan.lines.forEach((line, i) => {
+      const seq = scan.seqs[i]!;
+      while (offsets.length < seq - firstSeq) offsets.push(NO_RECORD);
+      offsets.push(scan.offsets[i]!);
       const id = extractId(line);
       // An id the server made for this very seq is found through the seq; see server-event-id.ts.
-      if (id !== undefined && seqOfServerEventId(id) !== firstSeq + i) ids.set(id, firstSeq + i);
+      if (id !== undefined && seqOfServerEventId(id) !== seq) ids.set(id, seq);
     });
-    segments.push({ firstSeq, path, bytes: scan.end, offsets: scan.offsets });
+    for (const offset of scan.damaged) damaged.push({ path, offset });
+    segments.push({ firstSeq, path, bytes: scan.end, offsets });
   }
-  return { segments, ids };
+  return { segments, ids, damaged };
+}
+
+/** Records found by seq: `lines[i]` is the record of `seqs[i]`; seqs with no record are absent. */
+export interface RecordLines {
+  seqs: number[];
+  lines: string[];
 }
 
 /** Raw record lines for seqs [from, from + count), read from the segments that hold them. */
-export function readRecordLines(index: RunIndex, from: number, count: number): string[] {
+export function readRecordLines(index: RunIndex, from: number, count: number): RecordLines {
+  const seqs: number[] = [];
   const lines: string[] = [];
-  let seq = from;
   const last = from + count - 1;
   for (const segment of index.segments) {
-    const segmentLast = segment.firstSeq + segment.offsets.length - 1;
-    if (segmentLast < seq) continue;
+    const { offsets } = segment;
+    const segmentLast = segment.firstSeq + offsets.length - 1;
+    if (segmentLast < from) continue;
     if (segment.firstSeq > last) break;
-    const a = Math.max(seq, segment.firstSeq) - segment.firstSeq;
-    const b = Math.min(last, segmentLast) - segment.firstSeq;
-    const start = segment.offsets[a]!;
-    const end = b + 1 < segment.offsets.length ? segment.offsets[b + 1]! : segment.bytes;
+    let a = Math.max(from, segment.firstSeq) - segment.firstSeq;
+    let b = Math.min(last, segmentLast) - segment.firstSeq;
+    while (a <= b && offsets[a] === NO_RECORD) a++;
+    while (b >= a && offsets[b] === NO_RECORD) b--;
+    if (a > b) continue;
+    let next = b + 1;
+    while (next < offsets.length && offsets[next] === NO_RECORD) next++;
+    const start = offsets[a]!;
+    const end = next < offsets.length ? offsets[next]! : segment.bytes;
     const buffer = readBytes(segment.path, start, end - start);
-    const text = buffer.toString('utf8');
-    let pos = 0;
-    while (pos < text.length) {
-      const newline = text.indexOf('\n', pos);
+    for (let i = a; i <= b; i++) {
+      if (offsets[i] === NO_RECORD) continue;
+      const lineStart = offsets[i]! - start;
+      const newline = buffer.indexOf(0x0a, lineStart);
       if (newline === -1) break;
-      lines.push(text.slice(pos, newline));
-      pos = newline + 1;
+      seqs.push(segment.firstSeq + i);
+      lines.push(buffer.toString('utf8', lineStart, newline));
     }
-    seq = segmentLast + 1;
-    if (seq > last) break;
   }
-  return lines;
+  return { seqs, lines };
 }

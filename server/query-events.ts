@@ -1,7 +1,7 @@
 // A page of one run's events: a plain range is one read of exactly its bytes; with filters the run
 // is scanned in batches from the cursor (forwards, or backwards for `before`) until the page is full.
 import type { AgentEvent } from '../shared/types.ts';
-import { readRecordLines, type RunIndex } from './event-files.ts';
+import { readRecordLines, type RecordLines, type RunIndex } from './event-files.ts';
 
 /** Filtered reads scan this many records at a time. */
 const SCAN_BATCH = 1000;
@@ -15,12 +15,25 @@ export interface EventQuery {
   q?: string;
 }
 
+/**
+ * A record that keeps its shape but is not valid JSON (damaged bytes) is left out of the page and
+ * passed to `onDamaged`.
+ */
 export function queryEvents(
   index: RunIndex,
   firstSeq: number,
   lastSeq: number,
   query: EventQuery,
+  onDamaged: (seq: number) => void,
 ): AgentEvent[] {
+  const parse = (records: RecordLines, i: number): AgentEvent | undefined => {
+    try {
+      return JSON.parse(records.lines[i]!) as AgentEvent;
+    } catch {
+      onDamaged(records.seqs[i]!);
+      return undefined;
+    }
+  };
   const filtered = query.types !== undefined || query.levels !== undefined || query.q !== undefined;
   if (!filtered) {
     let from: number;
@@ -33,19 +46,23 @@ export function queryEvents(
       to = Math.min(lastSeq, from + query.limit - 1);
     }
     if (to < from) return [];
-    return readRecordLines(index, from, to - from + 1).map(
-      (line) => JSON.parse(line) as AgentEvent,
-    );
+    const records = readRecordLines(index, from, to - from + 1);
+    const events: AgentEvent[] = [];
+    for (let i = 0; i < records.lines.length; i++) {
+      const event = parse(records, i);
+      if (event) events.push(event);
+    }
+    return events;
   }
-  const match = eventMatcher(query);
+  const match = eventMatcher(query, parse);
   const found: AgentEvent[] = [];
   if (query.before !== undefined) {
     let to = Math.min(query.before - 1, lastSeq);
     while (to >= firstSeq && found.length < query.limit) {
       const from = Math.max(firstSeq, to - SCAN_BATCH + 1);
-      const lines = readRecordLines(index, from, to - from + 1);
-      for (let i = lines.length - 1; i >= 0 && found.length < query.limit; i--) {
-        const event = match(lines[i]!);
+      const records = readRecordLines(index, from, to - from + 1);
+      for (let i = records.lines.length - 1; i >= 0 && found.length < query.limit; i--) {
+        const event = match(records, i);
         if (event) found.push(event);
       }
       to = from - 1;
@@ -54,9 +71,9 @@ export function queryEvents(
   }
   let from = Math.max(firstSeq, (query.after ?? 0) + 1);
   while (from <= lastSeq && found.length < query.limit) {
-    const lines = readRecordLines(index, from, Math.min(SCAN_BATCH, lastSeq - from + 1));
-    for (const line of lines) {
-      const event = match(line);
+    const records = readRecordLines(index, from, Math.min(SCAN_BATCH, lastSeq - from + 1));
+    for (let i = 0; i < records.lines.length; i++) {
+      const event = match(records, i);
       if (event) found.push(event);
       if (found.length === query.limit) break;
     }
@@ -66,11 +83,15 @@ export function queryEvents(
 }
 
 /** Text first (cheap, on the raw line), then level and type on the parsed event. */
-function eventMatcher(query: EventQuery): (line: string) => AgentEvent | undefined {
+function eventMatcher(
+  query: EventQuery,
+  parse: (records: RecordLines, i: number) => AgentEvent | undefined,
+): (records: RecordLines, i: number) => AgentEvent | undefined {
   const q = query.q?.toLowerCase();
-  return (line) => {
-    if (q !== undefined && !line.toLowerCase().includes(q)) return undefined;
-    const event = JSON.parse(line) as AgentEvent;
+  return (records, i) => {
+    if (q !== undefined && !records.lines[i]!.toLowerCase().includes(q)) return undefined;
+    const event = parse(records, i);
+    if (!event) return undefined;
     if (query.levels && !query.levels.includes(event.level)) return undefined;
     const typeMatches = (t: string) =>
       t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : event.type === t;

@@ -5,15 +5,19 @@ import {
   closeSync,
   fsync,
   existsSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   renameSync,
-  writeSync,
+  rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../shared/types.ts';
+import { truncateFile } from './event-files.ts';
 import { scanLines } from './scan-lines.ts';
+import { writeAll } from './write-all.ts';
 
 export interface RunRecord {
   op: 'put';
@@ -40,34 +44,43 @@ export class RunLog {
   #dataDir: string;
   #fd: number;
   #records: number;
+  /** Bytes of whole records in the file: where a refused append is cut back to. */
+  #size: number;
+  /** An append failed and cutting it back failed too; the next append cuts first. */
+  #torn = false;
 
   constructor(dataDir: string, records: number) {
     this.#dataDir = dataDir;
     this.path = join(dataDir, 'runs.jsonl');
     this.#fd = openSync(this.path, 'a');
+    this.#size = fstatSync(this.#fd).size;
     this.#records = records;
   }
 
-  /** Every run's last record, in creation order, cutting a torn last line off the file. */
+  /**
+   * Every run's last record, in creation order. A damaged line is skipped (its offset returned for
+   * the caller to report) and what follows it kept; a torn last line is cut off the file.
+   */
   static read(
     dataDir: string,
     warn: (message: string) => void,
-  ): { runs: Map<string, RunRecord>; lines: number } {
+  ): { runs: Map<string, RunRecord>; lines: number; damaged: number[] } {
     const path = join(dataDir, 'runs.jsonl');
     const runs = new Map<string, RunRecord>();
-    if (!existsSync(path)) return { runs, lines: 0 };
+    if (!existsSync(path)) return { runs, lines: 0, damaged: [] };
     const buffer = readFileSync(path);
     const scan = scanLines(buffer, (line) => {
       const record = JSON.parse(line) as LogRecord;
-      if (record.op === 'del') runs.delete(record.id);
-      else if (record.op === 'put') runs.set(record.run.id, record);
+      if (record.op === 'del' && typeof record.id === 'string') runs.delete(record.id);
+      else if (record.op === 'put' && typeof record.run?.id === 'string')
+        runs.set(record.run.id, record);
       else throw new Error('unknown record');
     });
     if (scan.tornBytes > 0) {
       warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
-      RunLog.rewrite(dataDir, [...runs.values()]);
+      truncateFile(path, scan.end);
     }
-    return { runs, lines: scan.count };
+    return { runs, lines: scan.count, damaged: scan.damaged };
   }
 
   /** Replaces the log with one record per run, atomically (write, fsync, rename). */
@@ -76,24 +89,47 @@ export class RunLog {
     const temp = `${path}.tmp`;
     const fd = openSync(temp, 'w');
     try {
-      const text = records.map((record) => JSON.stringify(record) + '\n').join('');
-      writeSync(fd, text);
+      writeAll(fd, Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join('')));
       fsyncSync(fd);
-    } finally {
+    } catch (error) {
+      // The old log is untouched until the rename, so a failed rewrite only leaves a temp file.
       closeSync(fd);
+      rmSync(temp, { force: true });
+      throw error;
     }
+    closeSync(fd);
     renameSync(temp, path);
   }
 
   append(record: LogRecord): void {
-    writeSync(this.#fd, JSON.stringify(record) + '\n');
-    this.#records++;
+    this.appendMany([record]);
   }
 
+  /**
+   * Appends whole records or nothing: a write the disk takes only part of is cut back before the
+   * error is thrown, so no half record is ever followed by acknowledged ones.
+   */
   appendMany(records: LogRecord[]): void {
     if (records.length === 0) return;
-    writeSync(this.#fd, records.map((record) => JSON.stringify(record) + '\n').join(''));
+    const bytes = Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join(''));
+    if (this.#torn) this.#cutBack();
+    try {
+      writeAll(this.#fd, bytes);
+    } catch (error) {
+      try {
+        this.#cutBack();
+      } catch {
+        this.#torn = true;
+      }
+      throw error;
+    }
+    this.#size += bytes.length;
     this.#records += records.length;
+  }
+
+  #cutBack(): void {
+    ftruncateSync(this.#fd, this.#size);
+    this.#torn = false;
   }
 
   sync(): void {
@@ -111,9 +147,11 @@ export class RunLog {
 
   /** Rewrites the log with one record per run and appends to the new file from then on. */
   compact(records: RunRecord[]): void {
-    closeSync(this.#fd);
     RunLog.rewrite(this.#dataDir, records);
+    closeSync(this.#fd);
     this.#fd = openSync(this.path, 'a');
+    this.#size = fstatSync(this.#fd).size;
+    this.#torn = false;
     this.#records = records.length;
   }
 

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fsync,
   fsyncSync,
   ftruncateSync,
@@ -11,7 +12,6 @@ import {
   openSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
@@ -26,6 +26,7 @@ import type {
   AgentEvent,
   EventInput,
   FsyncMode,
+  Health,
   Run,
   RunControl,
   RunInput,
@@ -36,17 +37,21 @@ import { eventRecord } from './event-record.ts';
 import { queryEvents, type EventQuery } from './query-events.ts';
 import { serverEventId, seqOfServerEventId } from './server-event-id.ts';
 import {
+  NO_RECORD,
   extractId,
+  isJson,
   listSegments,
   loadRunIndex,
-  readFrom,
+  readBytes,
   readRecordLines,
   scanRecords,
   segmentPath,
   truncateFile,
+  type RecordLines,
   type RunIndex,
 } from './event-files.ts';
 import { RunLog, type RunRecord } from './run-log.ts';
+import { writeAll } from './write-all.ts';
 
 /** A segment is closed and a new one begun once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -126,14 +131,19 @@ export class Store {
   #queue = new Map<string, PendingAppend[]>();
   #syncing = false;
   #degraded: string | undefined;
+  /** Damaged records skipped (by file and offset), each logged once. */
+  #skipped = new Set<string>();
+  /** Seqs with no readable record, per run, found when its index was loaded. */
+  #missing = new Map<string, number>();
 
   constructor(dataDir: string, options: StoreOptions) {
     this.dataDir = dataDir;
     this.#options = options;
     mkdirSync(join(dataDir, 'events'), { recursive: true });
-    const { runs, lines } = RunLog.read(dataDir, options.warn);
-    for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
+    const { runs, lines, damaged } = RunLog.read(dataDir, options.warn);
+    for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
+    for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
     this.#compactIfStale();
     this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
     if (options.fsync === 'batch') {
@@ -158,13 +168,26 @@ export class Store {
       unsynced: false,
     };
     const path = segmentPath(state.dir, state.active);
-    const tail = readFrom(path, record.covered);
-    if (tail.length === 0) return state;
-    const scan = scanRecords(tail, record.covered, true);
+    const size = existsSync(path) ? statSync(path).size : 0;
+    if (size < record.covered) {
+      // The segment lost bytes its snapshot counted: keep what is left and write on in a new one.
+      this.#options.warn(
+        `${path} holds ${size} bytes, fewer than the ${record.covered} recorded; run ${JSON.stringify(record.run.id)} continues in a new segment`,
+      );
+      this.#roll(state);
+      return state;
+    }
+    if (size === record.covered) return state;
+    const tail = readBytes(path, record.covered, size - record.covered);
+    const scan = scanRecords(tail, record.covered, state.run.lastSeq, true);
+    const time = Date.now();
     for (const line of scan.lines) {
       const event = JSON.parse(line) as AgentEvent;
-      applyEventToRun(state.run, event, event.ts);
+      // A producer's clock may run ahead; the run's activity is never dated in the future.
+      const at = Date.parse(event.ts) < time ? event.ts : new Date(time).toISOString();
+      applyEventToRun(state.run, event, at);
     }
+    for (const offset of scan.damaged) this.#skip(path, offset);
     if (scan.tornBytes > 0) {
       this.#options.warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
       truncateFile(path, scan.end);
@@ -183,18 +206,34 @@ export class Store {
     for (const listener of this.#listeners) listener.onRunChange?.(run, immediate);
   }
 
+  /** Logs a record skipped as damaged, once, and counts it for /health. */
+  #skip(path: string, offset: number): void {
+    const key = `${path}@${offset}`;
+    if (this.#skipped.has(key)) return;
+    this.#skipped.add(key);
+    this.#options.warn(`skipped a damaged record in ${path} at byte ${offset}`);
+  }
+
   get degraded(): string | undefined {
     return this.#degraded;
   }
 
-  stats(): { runs: number; events: number; bytes: number } {
+  stats(): Health['store'] {
     let events = 0;
     let bytes = 0;
     for (const state of this.#runs.values()) {
       events += state.run.lastSeq - state.firstSeq + 1;
       bytes += state.bytes;
     }
-    return { runs: this.#runs.size, events, bytes };
+    let missingEvents = 0;
+    for (const count of this.#missing.values()) missingEvents += count;
+    return {
+      runs: this.#runs.size,
+      events,
+      bytes,
+      skippedRecords: this.#skipped.size,
+      missingEvents,
+    };
   }
 
   getRun(id: string): Run | undefined {
@@ -211,6 +250,14 @@ export class Store {
     const id = input.id ?? defaultRunId();
     const existing = this.#runs.get(id);
     if (existing) return { run: existing.run, created: false };
+    const state = this.#newState(id, input);
+    this.#write(() => this.#log.append(toRecord(state)));
+    this.#register(state);
+    return { run: state.run, created: true };
+  }
+
+  /** A run not yet recorded anywhere; what a crash left of an earlier run of that id is cleared. */
+  #newState(id: string, input: RunInput): RunState {
     const time = now();
     const run: Run = {
       id,
@@ -225,9 +272,11 @@ export class Store {
       lastSeq: 0,
     };
     if (isTerminal(run.status)) run.endedAt = time;
-    const state: RunState = {
+    const dir = join(this.dataDir, 'events', dirName(id));
+    rmSync(dir, { recursive: true, force: true });
+    return {
       run,
-      dir: join(this.dataDir, 'events', dirName(id)),
+      dir,
       firstSeq: 1,
       active: 1,
       activeBytes: 0,
@@ -235,10 +284,11 @@ export class Store {
       dirty: false,
       unsynced: false,
     };
-    this.#write(() => this.#log.append(toRecord(state)));
-    this.#runs.set(id, state);
-    this.#runChanged(run, true);
-    return { run, created: true };
+  }
+
+  #register(state: RunState): void {
+    this.#runs.set(state.run.id, state);
+    this.#runChanged(state.run, true);
   }
 
   patchRun(id: string, patch: RunPatch): Run {
@@ -334,7 +384,11 @@ export class Store {
         inputs.map((input) => ({ refused: input as ValidationError })),
       );
     }
-    const state = this.#runs.get(runId) ?? this.#runs.get(this.createRun({ id: runId }).run.id)!;
+    // A run made by its first events is recorded only once they are written, so a refused write
+    // leaves no empty run behind.
+    const known = this.#runs.get(runId);
+    const state = known ?? this.#newState(runId, {});
+    const creation = known ? undefined : toRecord(state);
     const index = this.#index(state);
     const time = now();
     const fresh: AgentEvent[] = [];
@@ -348,7 +402,9 @@ export class Store {
         const earlier = batchIds.get(input.id);
         if (earlier) return { created: false, event: earlier };
         const seq = index.ids.get(input.id) ?? this.#seqOfServerId(state, input.id);
-        if (seq !== undefined) return { created: false, event: this.#readEvent(state, seq) };
+        // A stored record damaged since is written again: the retry brings its content back.
+        const stored = seq === undefined ? undefined : this.#readEvent(state, seq);
+        if (stored) return { created: false, event: stored };
       }
       const seq = state.run.lastSeq + fresh.length + 1;
       const event: AgentEvent = {
@@ -375,24 +431,30 @@ export class Store {
     const buffer = Buffer.from(lines.join('\n') + '\n');
     if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
       this.#roll(state);
-    const fd = this.#openActive(state);
     const before = state.activeBytes;
-    this.#write(() => {
-      try {
-        let written = 0;
-        while (written < buffer.length)
-          written += writeSync(fd, buffer, written, buffer.length - written);
-      } catch (error) {
-        ftruncateSync(fd, before);
-        throw error;
-      }
-    });
+    try {
+      this.#write(() => {
+        const fd = this.#openActive(state);
+        try {
+          writeAll(fd, buffer);
+        } catch (error) {
+          ftruncateSync(fd, before);
+          throw error;
+        }
+      });
+      if (creation) this.#write(() => this.#log.append(creation));
+    } catch (error) {
+      if (creation) this.#discard(state);
+      throw error;
+    }
+    if (creation) this.#register(state);
 
     const segment = index.segments[index.segments.length - 1]!;
     const statusBefore = state.run.status;
     let start = 0;
     for (let i = 0; i < fresh.length; i++) {
       const event = fresh[i]!;
+      while (segment.offsets.length < event.seq - segment.firstSeq) segment.offsets.push(NO_RECORD);
       segment.offsets.push(before + start);
       const end = buffer.indexOf(0x0a, start);
       freshResults[i]!.record = buffer.subarray(start, end);
@@ -420,12 +482,25 @@ export class Store {
     return new Promise((resolve) => this.#syncAll(resolve));
   }
 
-  /** Raw record lines after `after`, at most `count`; for SSE replay. */
-  readLines(runId: string, after: number, count: number): string[] {
+  /**
+   * Raw record lines after `after`, covering at most `count` seqs, for SSE replay; `through` is the
+   * last seq covered. Records that are not valid JSON (damaged bytes) are left out.
+   */
+  readLines(runId: string, after: number, count: number): RecordLines & { through: number } {
     const state = this.#state(runId);
     const from = Math.max(after + 1, state.firstSeq);
     const n = Math.min(count, state.run.lastSeq - from + 1);
-    return n > 0 ? readRecordLines(this.#index(state), from, n) : [];
+    if (n <= 0) return { seqs: [], lines: [], through: after };
+    const records = readRecordLines(this.#index(state), from, n);
+    const seqs: number[] = [];
+    const lines: string[] = [];
+    records.lines.forEach((line, i) => {
+      if (isJson(line)) {
+        seqs.push(records.seqs[i]!);
+        lines.push(line);
+      } else this.#damagedRecord(state, records.seqs[i]!);
+    });
+    return { seqs, lines, through: from + n - 1 };
   }
 
   firstSeq(runId: string): number {
@@ -434,7 +509,22 @@ export class Store {
 
   readEvents(runId: string, query: EventQuery): AgentEvent[] {
     const state = this.#state(runId);
-    return queryEvents(this.#index(state), state.firstSeq, state.run.lastSeq, query);
+    return queryEvents(this.#index(state), state.firstSeq, state.run.lastSeq, query, (seq) =>
+      this.#damagedRecord(state, seq),
+    );
+  }
+
+  /** A record found unreadable by a read: skipped from now on, and reported once. */
+  #damagedRecord(state: RunState, seq: number): void {
+    for (const segment of this.#index(state).segments) {
+      const i = seq - segment.firstSeq;
+      if (i < 0 || i >= segment.offsets.length) continue;
+      const offset = segment.offsets[i]!;
+      if (offset === NO_RECORD) return;
+      segment.offsets[i] = NO_RECORD;
+      this.#skip(segment.path, offset);
+      return;
+    }
   }
 
   /** The run's segment files and how much of each is whole records now; for NDJSON export. */
@@ -517,20 +607,49 @@ export class Store {
   }
 
   #index(state: RunState): RunIndex {
-    state.index ??= loadRunIndex(state.dir, this.#options.warn);
+    if (state.index) return state.index;
+    const { segments, ids, damaged } = loadRunIndex(state.dir);
+    for (const { path, offset } of damaged) this.#skip(path, offset);
+    state.index = { segments, ids };
+    this.#countMissing(state);
     return state.index;
+  }
+
+  /** Seqs of the run with no record on disk (damage, or a segment file gone): logged, counted. */
+  #countMissing(state: RunState): void {
+    let present = 0;
+    for (const segment of state.index!.segments) {
+      for (let i = 0; i < segment.offsets.length; i++) {
+        const seq = segment.firstSeq + i;
+        if (seq >= state.firstSeq && segment.offsets[i] !== NO_RECORD) present++;
+      }
+    }
+    const missing = state.run.lastSeq - state.firstSeq + 1 - present;
+    const id = state.run.id;
+    if (missing <= 0 || this.#missing.get(id) === missing) return;
+    this.#missing.set(id, missing);
+    this.#options.warn(
+      `run ${JSON.stringify(id)} is missing ${missing} of its ${state.run.lastSeq - state.firstSeq + 1} events (a segment file gone or damaged); the rest reads as usual`,
+    );
   }
 
   /** The seq of a stored event whose server-made id is `id`, if there is one. */
   #seqOfServerId(state: RunState, id: string): number | undefined {
     const seq = seqOfServerEventId(id);
     if (seq === undefined || seq < state.firstSeq || seq > state.run.lastSeq) return undefined;
-    const line = readRecordLines(this.#index(state), seq, 1)[0];
+    const line = readRecordLines(this.#index(state), seq, 1).lines[0];
     return line !== undefined && extractId(line) === id ? seq : undefined;
   }
 
-  #readEvent(state: RunState, seq: number): AgentEvent {
-    return JSON.parse(readRecordLines(this.#index(state), seq, 1)[0]!) as AgentEvent;
+  /** The stored event of `seq`, or undefined when its record is damaged. */
+  #readEvent(state: RunState, seq: number): AgentEvent | undefined {
+    const line = readRecordLines(this.#index(state), seq, 1).lines[0];
+    try {
+      return JSON.parse(line!) as AgentEvent;
+    } catch {
+      this.#damagedRecord(state, seq);
+      return undefined;
+    }
   }
 
   #openActive(state: RunState): number {
@@ -547,6 +666,13 @@ export class Store {
       });
     }
     return state.fd;
+  }
+
+  /** Forgets a run that was never recorded, and whatever of it reached the disk. */
+  #discard(state: RunState): void {
+    if (state.fd !== undefined) closeSync(state.fd);
+    state.fd = undefined;
+    rmSync(state.dir, { recursive: true, force: true });
   }
 
   /** Closes the active segment; the next write opens one named by the next seq. */

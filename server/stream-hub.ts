@@ -13,6 +13,30 @@ import type { Store, StoreListener } from './store.ts';
 
 /** Records replayed per read while a subscriber catches up. */
 const REPLAY_BATCH = 1000;
+/** Held frames are handed to Node this much at a time, each time its buffer drains. */
+const FLUSH_BYTES = 64 * 1024;
+const HEARTBEAT_BYTES = Buffer.byteLength(SSE_HEARTBEAT);
+
+/**
+ * Frames held for a response whose socket is not taking more (or a replay batch being handed over). They stay here, not in Node's
+ * buffer, so the bound is checked before anything is queued in Node and cutting a subscriber off
+ * drops one array instead of making Node fail thousands of queued writes one by one. The frames
+ * are the strings every subscriber shares, so a backlog costs references, not copies.
+ */
+interface Backlog {
+  frames: string[];
+  /** Index of the first frame not yet handed to Node, and how much of it was. */
+  head: number;
+  offset: number;
+  /** Bytes of the frames not yet handed to Node. */
+  bytes: number;
+  /** Runs once every frame is in Node's hands and the socket took the last write. */
+  onFlushed?: () => void;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
 
 interface RunSubscriber {
   res: ServerResponse;
@@ -28,6 +52,9 @@ export class StreamHub implements StoreListener {
   #lastSent = new Map<string, number>();
   #pending = new Map<string, NodeJS.Timeout>();
   #heartbeat: NodeJS.Timeout;
+  #backlogs = new Map<ServerResponse, Backlog>();
+  /** Frames of records written in this turn, per run, from `firstSeq` on. */
+  #outgoing = new Map<string, { firstSeq: number; frames: string[] }>();
 
   constructor(store: Store) {
     this.#store = store;
@@ -39,7 +66,8 @@ export class StreamHub implements StoreListener {
     let maxBufferedBytes = 0;
     for (const res of this.#all()) {
       subscribers++;
-      maxBufferedBytes = Math.max(maxBufferedBytes, res.writableLength);
+      const held = (this.#backlogs.get(res)?.bytes ?? 0) + res.writableLength;
+      maxBufferedBytes = Math.max(maxBufferedBytes, held);
     }
     return { subscribers, maxBufferedBytes };
   }
@@ -57,6 +85,7 @@ export class StreamHub implements StoreListener {
     if (!set) this.#runSubscribers.set(runId, (set = new Set()));
     set.add(subscriber);
     res.on('close', () => {
+      this.#backlogs.delete(res);
       set.delete(subscriber);
       if (set.size === 0 && this.#runSubscribers.get(runId) === set)
         this.#runSubscribers.delete(runId);
@@ -66,13 +95,19 @@ export class StreamHub implements StoreListener {
 
   subscribeList(res: ServerResponse): void {
     this.#listSubscribers.add(res);
-    res.on('close', () => this.#listSubscribers.delete(res));
+    res.on('close', () => {
+      this.#backlogs.delete(res);
+      this.#listSubscribers.delete(res);
+    });
   }
 
   /** Any other long-lived stream (the control channel) that should get heartbeats and be closed. */
   track(res: ServerResponse): void {
     this.#others.add(res);
-    res.on('close', () => this.#others.delete(res));
+    res.on('close', () => {
+      this.#backlogs.delete(res);
+      this.#others.delete(res);
+    });
   }
 
   closeAll(): void {
@@ -96,34 +131,125 @@ export class StreamHub implements StoreListener {
         subscriber.live = true;
         return;
       }
-      const lines = this.#store.readLines(runId, subscriber.cursor, REPLAY_BATCH);
+      const { seqs, lines, through } = this.#store.readLines(
+        runId,
+        subscriber.cursor,
+        REPLAY_BATCH,
+      );
       let chunk = '';
-      for (const line of lines) chunk += formatSse(line, ++subscriber.cursor);
-      if (!res.write(chunk)) {
-        res.once('drain', () => this.#replay(runId, subscriber));
+      for (let i = 0; i < lines.length; i++) chunk += formatSse(lines[i]!, seqs[i]);
+      // Seqs with no readable record are passed over, not waited for.
+      subscriber.cursor = through;
+      if (chunk === '') continue;
+      // One batch at a time: the next is read once this one is in the socket.
+      this.#send(res, chunk, Buffer.byteLength(chunk), false);
+      const backlog = this.#backlogs.get(res);
+      if (backlog) {
+        backlog.onFlushed = () => this.#replay(runId, subscriber);
         return;
       }
     }
   }
 
+  /** Queues a written record; the records of one turn go out together, one write per subscriber. */
   onEvent(run: Run, event: AgentEvent, line: string): void {
-    const set = this.#runSubscribers.get(run.id);
+    const runId = run.id;
     const { seq } = event;
-    if (!set) return;
-    let frame: string | undefined;
-    for (const subscriber of set) {
-      if (!subscriber.live) continue;
-      frame ??= formatSse(line, seq);
-      subscriber.cursor = seq;
-      this.#send(subscriber.res, frame);
+    if (!this.#runSubscribers.has(runId)) return;
+    if (this.#outgoing.size === 0) queueMicrotask(() => this.#sendOutgoing());
+    let frames = this.#outgoing.get(runId);
+    if (!frames) this.#outgoing.set(runId, (frames = { firstSeq: seq, frames: [] }));
+    frames.frames.push(formatSse(line, seq));
+  }
+
+  #sendOutgoing(): void {
+    const outgoing = this.#outgoing;
+    this.#outgoing = new Map();
+    for (const [runId, { firstSeq, frames }] of outgoing) {
+      const set = this.#runSubscribers.get(runId);
+      if (!set) continue;
+      const lastSeq = firstSeq + frames.length - 1;
+      let chunk: string | undefined;
+      let bytes = 0;
+      for (const subscriber of set) {
+        if (!subscriber.live || subscriber.cursor >= lastSeq) continue;
+        // A subscriber that caught up in this same turn already has the first of these records.
+        if (subscriber.cursor >= firstSeq) {
+          const rest = frames.slice(subscriber.cursor - firstSeq + 1).join('');
+          this.#send(subscriber.res, rest, Buffer.byteLength(rest));
+        } else {
+          if (chunk === undefined) {
+            chunk = frames.join('');
+            bytes = Buffer.byteLength(chunk);
+          }
+          this.#send(subscriber.res, chunk, bytes);
+        }
+        subscriber.cursor = lastSeq;
+      }
     }
   }
 
-  /** Writes, cutting off a subscriber whose unsent backlog passed the bound; it resumes by id. */
-  #send(res: ServerResponse, frame: string): void {
+  /**
+   * Hands a frame to Node only while its socket takes it, and never more than FLUSH_BYTES at once;
+   * the rest waits in the response's backlog. A subscriber whose backlog passes the bound is cut
+   * off (it resumes by id).
+   */
+  #send(res: ServerResponse, frame: string, bytes: number, bounded = true): void {
     if (res.destroyed) return;
-    res.write(frame);
-    if (res.writableLength > MAX_SUBSCRIBER_BACKLOG_BYTES) res.destroy();
+    let backlog = this.#backlogs.get(res);
+    if (!backlog && bytes <= FLUSH_BYTES) {
+      if (res.write(frame)) return;
+      this.#backlogs.set(res, { frames: [], head: 0, offset: 0, bytes: 0 });
+      res.once('drain', () => this.#flush(res));
+      return;
+    }
+    const waiting = backlog !== undefined;
+    if (!backlog) this.#backlogs.set(res, (backlog = { frames: [], head: 0, offset: 0, bytes: 0 }));
+    backlog.bytes += bytes;
+    if (bounded && backlog.bytes + res.writableLength > MAX_SUBSCRIBER_BACKLOG_BYTES) {
+      this.#backlogs.delete(res);
+      res.destroy();
+      return;
+    }
+    backlog.frames.push(frame);
+    if (!waiting) this.#flush(res);
+  }
+
+  /** Hands held frames to Node a slice at a time until its socket stops taking them. */
+  #flush(res: ServerResponse): void {
+    const backlog = this.#backlogs.get(res);
+    if (!backlog || res.destroyed) return;
+    const { frames } = backlog;
+    for (;;) {
+      let chunk = '';
+      while (backlog.head < frames.length && chunk.length < FLUSH_BYTES) {
+        const frame = frames[backlog.head]!;
+        let end = Math.min(frame.length, backlog.offset + FLUSH_BYTES - chunk.length);
+        // Never split a surrogate pair: each half alone would be encoded as U+FFFD.
+        if (end < frame.length && isHighSurrogate(frame.charCodeAt(end - 1))) end--;
+        if (end <= backlog.offset) break;
+        chunk +=
+          backlog.offset === 0 && end === frame.length ? frame : frame.slice(backlog.offset, end);
+        if (end === frame.length) {
+          frames[backlog.head++] = '';
+          backlog.offset = 0;
+        } else backlog.offset = end;
+      }
+      if (backlog.head === frames.length) {
+        frames.length = 0;
+        backlog.head = 0;
+      }
+      backlog.bytes = Math.max(0, backlog.bytes - Buffer.byteLength(chunk));
+      if (chunk !== '' && !res.write(chunk)) {
+        res.once('drain', () => this.#flush(res));
+        return;
+      }
+      if (frames.length === 0) {
+        this.#backlogs.delete(res);
+        backlog.onFlushed?.();
+        return;
+      }
+    }
   }
 
   onRunChange(run: Run, immediate: boolean): void {
@@ -165,10 +291,11 @@ export class StreamHub implements StoreListener {
 
   #broadcastList(change: RunChange): void {
     const frame = formatSse(JSON.stringify(change));
-    for (const res of this.#listSubscribers) this.#send(res, frame);
+    const bytes = Buffer.byteLength(frame);
+    for (const res of this.#listSubscribers) this.#send(res, frame, bytes);
   }
 
   #beat(): void {
-    for (const res of this.#all()) this.#send(res, SSE_HEARTBEAT);
+    for (const res of this.#all()) this.#send(res, SSE_HEARTBEAT, HEARTBEAT_BYTES);
   }
 }

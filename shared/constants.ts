@@ -5,6 +5,7 @@ export const VERSION = '0.1.0';
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+export const DEFAULT_DATA_DIR = './data';
 
 export const RUN_STATUSES = [
   'queued',
@@ -35,6 +36,8 @@ export const EVENTS_MAX_LIMIT = 5000;
 
 export const SSE_RETRY_MS = 1000;
 export const HEARTBEAT_MS = 15_000;
+/** Three missed heartbeats: a stream this long without a byte is dead even if its socket is open. */
+export const STREAM_SILENCE_LIMIT_MS = 3 * HEARTBEAT_MS;
 /** A subscriber whose unsent bytes pass this is cut off; it resumes by id. */
 export const MAX_SUBSCRIBER_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** Run-list stream: count-only changes of one run go out at most this often. */
@@ -42,6 +45,7 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
+export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];
 
 /**
  * OTLP/HTTP request bodies (/v1/traces), before and after gzip. OTLP recommends 64 MiB; a quarter

@@ -1,21 +1,30 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
-import type { AgentEvent, ControlAction, Run, RunStatus } from './types.ts';
+import { CONTROL_CONFIRMATION } from './control-transitions.ts';
+import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
 import { isTerminal } from './validate.ts';
 
+/** The event a producer posts to end its run with each final status. */
+export const ENDING_TYPE_BY_STATUS = {
+  completed: 'run.completed',
+  error: 'run.error',
+  stopped: 'run.stopped',
+} as const satisfies Record<TerminalStatus, string>;
+
+/** The event types that mark a failed run (`error` is the original system's spelling). */
+export const FAILURE_TYPES = [ENDING_TYPE_BY_STATUS.error, 'error'] as const;
+
 const STATUS_BY_TYPE: Record<string, RunStatus> = {
-  'run.completed': 'completed',
-  'run.error': 'error',
-  error: 'error',
-  'run.stopped': 'stopped',
-  'run.paused': 'paused',
-  'run.resumed': 'running',
+  [ENDING_TYPE_BY_STATUS.completed]: 'completed',
+  ...Object.fromEntries(FAILURE_TYPES.map((type) => [type, 'error' as const])),
+  [ENDING_TYPE_BY_STATUS.stopped]: 'stopped',
+  [CONTROL_CONFIRMATION.pause]: 'paused',
+  [CONTROL_CONFIRMATION.resume]: 'running',
 };
 
-const CONFIRMS: Record<ControlAction, string> = {
-  pause: 'run.paused',
-  resume: 'run.resumed',
-  stop: 'run.stopped',
-};
+/** The event types that end a run: its status becomes terminal. */
+export const ENDING_TYPES: ReadonlySet<string> = new Set(
+  Object.keys(STATUS_BY_TYPE).filter((type) => isTerminal(STATUS_BY_TYPE[type]!)),
+);
 
 /** A tool.result that carries an `error` or `success: false` is a failed call. */
 export function isFailedToolResult(event: Pick<AgentEvent, 'type' | 'payload'>): boolean {
@@ -27,8 +36,7 @@ export function isFailedToolResult(event: Pick<AgentEvent, 'type' | 'payload'>):
 export function countsAsError(event: Pick<AgentEvent, 'type' | 'level' | 'payload'>): boolean {
   return (
     event.level === 'error' ||
-    event.type === 'run.error' ||
-    event.type === 'error' ||
+    (FAILURE_TYPES as readonly string[]).includes(event.type) ||
     isFailedToolResult(event)
   );
 }
@@ -55,7 +63,8 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.
   const pending = run.control?.pending;
-  if (pending !== undefined && CONFIRMS[pending] === event.type) delete run.control!.pending;
+  if (pending !== undefined && CONTROL_CONFIRMATION[pending] === event.type)
+    delete run.control!.pending;
   // A terminal status is not changed by later events; an explicit PATCH may.
   if (next === undefined || isTerminal(run.status) || next === run.status) return false;
   run.status = next;

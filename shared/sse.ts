@@ -11,6 +11,11 @@ export const SSE_HEADERS = {
 export const SSE_PREAMBLE = `retry: ${SSE_RETRY_MS}\n: connected\n\n`;
 export const SSE_HEARTBEAT = ': heartbeat\n\n';
 
+/** The `event:` name that says retention removed events a client asked for: data `{firstSeq}`. */
+export const SSE_TRUNCATED_EVENT = 'truncated';
+/** What a message without an `event:` line is called (an ordinary event or run change). */
+export const SSE_DEFAULT_EVENT = 'message';
+
 /** One SSE message; `data` is JSON text on a single line (JSON.stringify never emits a newline). */
 export function formatSse(data: string, id?: number, event?: string): string {
   let frame = '';
@@ -57,7 +62,10 @@ export class SseParser {
         this.#event = '';
         return undefined;
       }
-      const message: SseMessage = { event: this.#event || 'message', data: this.#data.join('\n') };
+      const message: SseMessage = {
+        event: this.#event || SSE_DEFAULT_EVENT,
+        data: this.#data.join('\n'),
+      };
       if (this.#id !== undefined) message.id = this.#id;
       this.#data = [];
       this.#event = '';

@@ -1,4 +1,4 @@
-// Pairs tool.called with tool.result as PROTOCOL.md says: by toolCallId, else by taskId. Calls with
+// Pairs tool.called with tool.result as docs/protocol.md says: by toolCallId, else by taskId. Calls with
 // neither are paired by tool name, oldest open call first. Incremental, so a live view can feed it
 // one event at a time.
 import { isFailedToolResult } from './run-effects.ts';

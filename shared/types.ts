@@ -1,8 +1,9 @@
-import type { FSYNC_MODES, LEVELS, RUN_STATUSES } from './constants.ts';
+import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Level = (typeof LEVELS)[number];
 export type FsyncMode = (typeof FSYNC_MODES)[number];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 export type ControlAction = 'pause' | 'resume' | 'stop';
 
 export type JsonObject = { [key: string]: unknown };
@@ -66,6 +67,31 @@ export interface RunPatch {
   metadata?: JsonObject;
 }
 
+/** What `agent-ops serve` hands the server once its command line is parsed. */
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** Absolute. */
+  dataDir: string;
+  fsync: FsyncMode;
+  retentionMax: number | undefined;
+  apiKey: string | undefined;
+  /** No request log on stderr. */
+  quiet: boolean;
+}
+
+/** One item of the answer to a batch of events (201 or 207): `{results: [...]}`, in input order. */
+export interface BatchItemResult {
+  /** 201 stored, 200 a duplicate id (the stored event), else the refusal's status. */
+  status: number;
+  event?: AgentEvent;
+  error?: string;
+}
+
+export interface BatchResponse {
+  results: BatchItemResult[];
+}
+
 export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };
 
 export interface Health {
@@ -73,6 +99,14 @@ export interface Health {
   reason?: string;
   time: string;
   version: string;
-  store: { runs: number; events: number; bytes: number };
+  store: {
+    runs: number;
+    events: number;
+    bytes: number;
+    /** Damaged records skipped in the data files (each also logged once). */
+    skippedRecords: number;
+    /** Seqs of loaded runs that have no readable record (damage, or a segment file gone). */
+    missingEvents: number;
+  };
   streams: { subscribers: number; maxBufferedBytes: number };
 }

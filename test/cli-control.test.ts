@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { cliFor, runCli, storedEvents, storedRun } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { serverFor } from './helpers/server.ts';
 
@@ -17,8 +17,7 @@ test('run control (CLI)', async (t) => {
   /** A runner slow enough to be controlled, once the server shows it holding its channel. */
   const startRunner = async () => {
     const runId = `ctl-runner-${++counter}`;
-    const runner = spawnCli([...connection, '--id', runId, '--steps', '200', '--interval', '50']);
-    t.after(() => runner.proc.kill('SIGKILL'));
+    const runner = cliFor(t, [...connection, '--id', runId, '--steps', '200', '--interval', '50']);
     await waitFor('the runner to attach to its control channel', async () => {
       const res = await api(url, `/api/runs/${runId}`);
       return res.body?.control?.producerAttached === true ? true : undefined;

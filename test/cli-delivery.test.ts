@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { cliEnv, runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { cliEnv, cliFor, runCli, storedEvents, storedRun } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { CLI, serverFor, startServer } from './helpers/server.ts';
 
@@ -142,11 +142,11 @@ test('agent-ops delivery', async (t) => {
 
   await t.test(
     'a server killed and restarted mid-run loses nothing and duplicates nothing',
-    async () => {
+    async (t) => {
       let current = await startServer();
       const { port, dataDir } = current;
       t.after(() => current.stop());
-      const cli = spawnCli([
+      const cli = cliFor(t, [
         '--server',
         current.url,
         '--steps',

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { cliFor, runCli, storedEvents, storedRun } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { serverFor } from './helpers/server.ts';
 
@@ -301,8 +301,7 @@ test('agent-ops exec', async (t) => {
 
   await t.test('pause, resume and stop from the API reach the process (/proc state)', async () => {
     const runId = nextId();
-    const exec = spawnCli(execArgs(runId, [], ['pid', 'tick', '20']));
-    t.after(() => exec.proc.kill('SIGKILL'));
+    const exec = cliFor(t, execArgs(runId, [], ['pid', 'tick', '20']));
     await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
     const pid = pidIn(exec.stdout());
     assert.equal(procStat(pid)?.pgid, pid, 'the child leads its own process group');
@@ -346,10 +345,10 @@ test('agent-ops exec', async (t) => {
     'a paused child that ignores SIGTERM is still stopped: killed after --grace',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(
+      const exec = cliFor(
+        t,
         execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'tick', '50']),
       );
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^pid \d+$/m.test(stdout), 'the child to print its pid');
       const pid = pidIn(exec.stdout());
       await waitFor('exec to attach', async () =>
@@ -374,8 +373,10 @@ test('agent-ops exec', async (t) => {
     'SIGINT to exec stops the run and leaves no process of the group behind',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(execArgs(runId, ['--grace', '1'], ['pid', 'grandchild', 'tick', '50']));
-      t.after(() => exec.proc.kill('SIGKILL'));
+      const exec = cliFor(
+        t,
+        execArgs(runId, ['--grace', '1'], ['pid', 'grandchild', 'tick', '50']),
+      );
       await exec.waitFor((stdout) => /^grandchild \d+$/m.test(stdout), 'the grandchild pid');
       const pid = pidIn(exec.stdout());
       const grandchild = pidIn(exec.stdout(), 'grandchild');
@@ -395,10 +396,10 @@ test('agent-ops exec', async (t) => {
     'SIGTERM to exec: the group gets SIGTERM, then SIGKILL after --grace; stopped, exit 143',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(
+      const exec = cliFor(
+        t,
         execArgs(runId, ['--grace', '1'], ['ignore-term', 'pid', 'grandchild', 'tick', '50']),
       );
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^grandchild \d+$/m.test(stdout), 'the grandchild pid');
       const pid = pidIn(exec.stdout());
       const grandchild = pidIn(exec.stdout(), 'grandchild');
@@ -423,8 +424,7 @@ test('agent-ops exec', async (t) => {
     'SIGHUP to exec: the group gets SIGTERM; stopped with reason SIGHUP, exit 129',
     async () => {
       const runId = nextId();
-      const exec = spawnCli(execArgs(runId, ['--grace', '5'], ['pid', 'tick', '50']));
-      t.after(() => exec.proc.kill('SIGKILL'));
+      const exec = cliFor(t, execArgs(runId, ['--grace', '5'], ['pid', 'tick', '50']));
       await exec.waitFor((stdout) => /^tick \d+$/m.test(stdout), 'the child to tick');
       const pid = pidIn(exec.stdout());
       exec.proc.kill('SIGHUP');
@@ -447,7 +447,7 @@ test('agent-ops exec', async (t) => {
       const lost = await serverFor(t);
       const runId = nextId();
       const total = 40;
-      const exec = spawnCli([
+      const exec = cliFor(t, [
         'exec',
         '--server',
         lost.url,
@@ -464,7 +464,6 @@ test('agent-ops exec', async (t) => {
         'exit',
         '0',
       ]);
-      t.after(() => exec.proc.kill('SIGKILL'));
       await exec.waitFor((stdout) => /^tick 1$/m.test(stdout), 'the first tick');
       await lost.kill();
       const result = await exec.exited;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { cliFor, runCli, storedEvents, storedRun } from './helpers/cli.ts';
 import { serverFor, startServer, tempDir } from './helpers/server.ts';
 
 interface RecordedRequest {
@@ -33,9 +33,8 @@ function comparable(events: any[]): unknown[] {
 }
 
 test('agent-ops (the runner)', async (t) => {
-  const server = await startServer();
+  const server = await serverFor(t);
   const base = ['--server', server.url, '--interval', '0'];
-  t.after(() => server.stop());
 
   await t.test(
     'sends the original sequence: run.started, metadata PATCH, steps, run.completed',
@@ -260,9 +259,9 @@ test('agent-ops (the runner)', async (t) => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    await t.test(`on ${signal} posts run.stopped with the reason and exits ${code}`, async () => {
+    await t.test(`on ${signal} posts run.stopped with the reason and exits ${code}`, async (t) => {
       const runId = `runner-${signal}`;
-      const cli = spawnCli([
+      const cli = cliFor(t, [
         '--server',
         server.url,
         '--steps',

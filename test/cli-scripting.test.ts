@@ -177,6 +177,29 @@ test('agent-ops start / emit / finish / ls', async (t) => {
     assert.equal(none.stdout, 'no runs\n');
   });
 
+  await t.test('ls fits the terminal width, cutting long titles with …', async () => {
+    const title = `wide ${'title '.repeat(40)}end`;
+    const started = await runCli(['start', '--id', 'script-wide', '--title', title], env);
+    assert.equal(started.code, 0, started.stderr);
+    for (const columns of [60, 100]) {
+      // stdout is a pipe here, so COLUMNS is the terminal's width, as a shell exports it.
+      const result = await runCli(['ls', '--search', 'script-wide'], {
+        ...env,
+        COLUMNS: String(columns),
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const [header, row] = result.stdout.trim().split('\n');
+      assert.match(header!, /TITLE$/);
+      assert.ok(row!.length <= columns, `${row!.length} > ${columns}: ${row}`);
+      assert.match(row!, /^script-wide +running +.*wide title title .*…$/);
+    }
+    const unlimited = await runCli(['ls', '--search', 'script-wide'], {
+      ...env,
+      COLUMNS: undefined,
+    });
+    assert.ok(unlimited.stdout.includes(title), 'the whole title when no width is known');
+  });
+
   await t.test('a wrong key exits 3 for every command', async () => {
     const keyed = await serverFor(t, { env: { AGENTOPS_API_KEY: 'right' } });
     const wrong = { AGENTOPS_SERVER: keyed.url, AGENTOPS_API_KEY: 'wrong' };

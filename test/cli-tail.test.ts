@@ -1,7 +1,7 @@
 // `agent-ops tail`: follows runs live over SSE, resumes after a restart, ends with the run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCli, spawnCli } from './helpers/cli.ts';
+import { cliFor, runCli } from './helpers/cli.ts';
 import { serverFor, startServer } from './helpers/server.ts';
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
@@ -16,9 +16,9 @@ test('agent-ops tail', async (t) => {
 
   await t.test(
     'follows a run live, one line per event, and exits 0 when it completes',
-    async () => {
+    async (t) => {
       await runCli(['start', '--id', 'tail-live'], env);
-      const tail = spawnCli(['tail', 'tail-live'], env);
+      const tail = cliFor(t, ['tail', 'tail-live'], env);
       await tail.waitFor((stdout) => stdout.includes('run.started'), 'the history');
       await emit('tail-live', 'task.progress', { step: 1 });
       await tail.waitFor((stdout) => stdout.includes('{"step":1}'), 'the live event');
@@ -27,10 +27,50 @@ test('agent-ops tail', async (t) => {
       assert.equal(result.code, 0, result.stderr);
       const printed = lines(result.stdout);
       assert.equal(printed.length, 3);
-      assert.match(printed[0]!, /^ +#1 +\d\d:\d\d:\d\d\.\d{3} +info +run\.started +\{/);
+      assert.match(printed[0]!, /^ +#1 +\d\d:\d\d:\d\d\.\d{3} +info +run\.started +Run started$/);
       assert.match(printed[1]!, /^ +#2 .* task\.progress +\{"step":1\}$/);
-      assert.match(printed[2]!, /^ +#3 .* run\.completed /);
+      assert.match(printed[2]!, /^ +#3 .* run\.completed +Run completed$/);
       assert.match(result.stderr, /tail-live completed/);
+    },
+  );
+
+  await t.test(
+    "each event is the dashboard's one-line summary; control characters never reach the terminal",
+    async () => {
+      await runCli(['start', '--id', 'tail-summaries'], env);
+      const cases: ReadonlyArray<[string, object, string]> = [
+        [
+          'tool.called',
+          { toolName: 'grep', args: { pattern: 'TODO' } },
+          'grep({"pattern":"TODO"})',
+        ],
+        [
+          'tool.result',
+          { toolName: 'grep', duration: 12, result: '3 matches' },
+          'grep in 12 ms → "3 matches"',
+        ],
+        ['tool.result', { toolName: 'rm', error: 'denied' }, 'rm failed: denied'],
+        ['metric', { name: 'coverage', value: 87.5, unit: '%' }, 'coverage = 87.5 %'],
+        ['agent.stdout', { line: 1, text: 'two\nlines \u001b[31mred' }, 'two⏎lines \\x1b[31mred'],
+        ['agent.exit', { code: 1, signal: null }, 'exit code 1'],
+        [
+          'usage.report',
+          { inputTokens: 1200, outputTokens: 300, costUsd: 0.0123 },
+          '1200 in · 300 out · $0.0123',
+        ],
+        ['log', { message: 'retrying download' }, 'retrying download'],
+      ];
+      for (const [type, payload] of cases) await emit('tail-summaries', type, payload);
+      await runCli(['finish', 'tail-summaries'], env);
+      const result = await runCli(['tail', 'tail-summaries'], env);
+      assert.equal(result.code, 0, result.stderr);
+      const printed = lines(result.stdout).slice(1, -1);
+      assert.equal(printed.length, cases.length);
+      cases.forEach(([type, , summary], i) => {
+        const [, shownType, shown] = /^ +#\d+ +\S+ +\w+ +(\S+) +(.*)$/.exec(printed[i]!) ?? [];
+        assert.equal(shownType, type);
+        assert.equal(shown, summary);
+      });
     },
   );
 
@@ -66,7 +106,7 @@ test('agent-ops tail', async (t) => {
     );
   });
 
-  await t.test('resumes across a server restart with no gap and no duplicate', async () => {
+  await t.test('resumes across a server restart with no gap and no duplicate', async (t) => {
     let current = await startServer();
     const { port, dataDir } = current;
     t.after(() => current.stop());
@@ -77,7 +117,7 @@ test('agent-ops tail', async (t) => {
         ['emit', 'tail-restart', 'task.progress', '--payload', `{"step":${step}}`],
         here,
       );
-    const tail = spawnCli(['tail', 'tail-restart', '--json'], here);
+    const tail = cliFor(t, ['tail', 'tail-restart', '--json'], here);
     await tail.waitFor((stdout) => lines(stdout).length === 4, 'the first four events');
 
     await current.kill();
@@ -107,8 +147,8 @@ test('agent-ops tail', async (t) => {
     assert.match(result.stderr, /resuming after #4/);
   });
 
-  await t.test('--all follows every run until interrupted (exit 130)', async () => {
-    const tail = spawnCli(['tail', '--all', '--json'], env);
+  await t.test('--all follows every run until interrupted (exit 130)', async (t) => {
+    const tail = cliFor(t, ['tail', '--all', '--json'], env);
     // The stream is live once a change made now shows up; keep making one until it does.
     let n = 0;
     await tail.waitFor((stdout) => {

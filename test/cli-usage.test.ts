@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.ts';
 
-const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: string }> = [
+const USAGE_ERRORS: ReadonlyArray<{
+  args: string[];
+  message: string;
+  help?: string;
+  env?: Record<string, string>;
+}> = [
   { args: ['--steps', '-3'], message: '--steps must be an integer from 1 to 1,000,000; got "-3"' },
   {
     args: ['--steps', 'abc'],
@@ -21,13 +26,34 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   { args: ['--failAt', '11'], message: '--failAt must be at most --steps (10); got "11"' },
   {
     args: ['--interval', 'soon'],
-    message: '--interval must be an integer from 0 to 3,600,000; got "soon"',
+    message:
+      '--interval must be a duration like 250ms, 5s, 2m or 1h (units ms, s, m, h; a bare number is in ms); got "soon"',
   },
+  {
+    args: ['--interval', '2d'],
+    message:
+      '--interval must be a duration like 250ms, 5s, 2m or 1h (units ms, s, m, h; a bare number is in ms); got "2d"',
+  },
+  { args: ['--interval', '2h'], message: '--interval must be from 0ms to 1h; got "2h"' },
+  {
+    args: ['exec', '--grace', '5 sec', '--', 'true'],
+    message:
+      '--grace must be a duration like 250ms, 5s, 2m or 1h (units ms, s, m, h; a bare number is in s); got "5 sec"',
+    help: 'exec',
+  },
+  {
+    args: ['pause', 'run-1', '--wait', '1w'],
+    message:
+      '--wait must be a duration like 250ms, 5s, 2m or 1h (units ms, s, m, h; a bare number is in s); got "1w"',
+    help: 'pause',
+  },
+  { args: ['--retry-for', '25h'], message: '--retry-for must be from 0ms to 24h; got "25h"' },
   { args: ['--seed', 'x'], message: '--seed must be an integer from 0 to 4,294,967,295; got "x"' },
   { args: ['--runs', '0'], message: '--runs must be an integer from 1 to 100,000; got "0"' },
   {
     args: ['--retry-for', '-1'],
-    message: '--retry-for must be a number from 0 to 86,400; got "-1"',
+    message:
+      '--retry-for must be a duration like 250ms, 5s, 2m or 1h (units ms, s, m, h; a bare number is in s); got "-1"',
   },
   { args: ['--steps'], message: '--steps needs a value' },
   { args: ['--stpes', '3'], message: 'unknown option "--stpes"' },
@@ -35,6 +61,58 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   {
     args: ['--server', 'localhost:8787'],
     message: '--server must be an http:// or https:// URL; got "localhost:8787"',
+  },
+  {
+    args: ['--server', 'http://127.0.0.1:8787/api'],
+    message:
+      '--server must be the server\'s address with no path; got "http://127.0.0.1:8787/api", give "http://127.0.0.1:8787"',
+  },
+  {
+    args: ['ls'],
+    env: { AGENTOPS_SERVER: 'http://example.test/agent-ops/?x=1' },
+    message:
+      '--server must be the server\'s address with no path; got "http://example.test/agent-ops/?x=1", give "http://example.test"',
+    help: 'ls',
+  },
+  // Global options may come before the command word; the command then judges the line.
+  { args: ['--server', 'http://127.0.0.1:9', 'emit'], message: 'missing <runId>', help: 'emit' },
+  {
+    args: ['--json', '--retry-for', '1s', 'tail', 'a', 'b'],
+    message: 'unexpected argument "b"',
+    help: 'tail',
+  },
+  {
+    args: ['--api-key=k', 'finish', 'run-1', '--status', 'done'],
+    message: '--status must be one of completed, error, stopped; got "done"',
+    help: 'finish',
+  },
+  {
+    args: ['--no-color', 'deploy'],
+    message:
+      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, exec, pause, resume, stop, serve, help',
+  },
+  {
+    args: ['serve', '--port', 'x'],
+    message: '--port must be an integer from 0 to 65,535; got "x"',
+    help: 'serve',
+  },
+  { args: ['serve', '--bogus'], message: 'unknown option "--bogus"', help: 'serve' },
+  {
+    args: ['serve', '--fsync', 'sometimes'],
+    message: '--fsync must be one of batch, always, never; got "sometimes"',
+    help: 'serve',
+  },
+  {
+    args: ['serve'],
+    env: { PORT: '99999' },
+    message: 'PORT must be an integer from 0 to 65,535; got "99999"',
+    help: 'serve',
+  },
+  { args: ['serve', 'now'], message: 'unexpected argument "now"', help: 'serve' },
+  {
+    args: ['--server', 'http://127.0.0.1:9', 'serve'],
+    message: 'unknown option "--server"',
+    help: 'serve',
   },
   {
     args: ['--id', 'no spaces'],
@@ -124,17 +202,17 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: string; help?: stri
   },
 ];
 
-const COMMANDS = ['start', 'emit', 'finish', 'ls', 'tail'];
+const COMMANDS = ['start', 'emit', 'finish', 'ls', 'tail', 'exec', 'pause', 'serve'];
 
 test('agent-ops usage', async (t) => {
   await t.test(
     'each usage error exits 2 with one line naming it, then the help pointer',
     async () => {
       // Nothing listens there: a usage error must be found before any request.
-      const env = { AGENTOPS_SERVER: 'http://127.0.0.1:9' };
+      const base = { AGENTOPS_SERVER: 'http://127.0.0.1:9' };
       await Promise.all(
-        USAGE_ERRORS.map(async ({ args, message, help }) => {
-          const result = await runCli(args, env);
+        USAGE_ERRORS.map(async ({ args, message, help, env }) => {
+          const result = await runCli(args, { ...base, ...env });
           const pointer = help ? `Run agent-ops ${help} --help` : 'Run agent-ops --help';
           assert.equal(result.stderr, `agent-ops: ${message}\n${pointer}\n`, args.join(' '));
           assert.equal(result.code, 2, args.join(' '));
@@ -162,7 +240,11 @@ test('agent-ops usage', async (t) => {
             args.join(' '),
           );
           assert.match(result.stdout, /\n {2}--help, -h +Show this help\n/);
-          assert.match(result.stdout, /\(default "http:\/\/localhost:8787"\)/);
+          if (command !== 'serve')
+            assert.match(
+              result.stdout,
+              /\n {2}--retry-for, --retryFor <duration> .*\(default 1m\)\n/,
+            );
           assert.match(result.stdout, /\n\nExamples\n( {2}\$ .*agent-ops .+\n)+$/);
         }
       }
@@ -179,7 +261,8 @@ test('agent-ops usage', async (t) => {
         assert.match(result.stdout, new RegExp(`\\n {2}${command} +\\S`));
       for (const [flag, fallback] of [
         ['--steps', '10'],
-        ['--interval', '500'],
+        ['--interval', '500ms'],
+        ['--server', '"http://localhost:8787"'],
         ['--title', '"Agent Test Run"'],
       ]) {
         assert.match(
@@ -195,6 +278,29 @@ test('agent-ops usage', async (t) => {
       assert.equal((await runCli(['--steps', 'abc', '--help'])).code, 0);
     },
   );
+
+  await t.test(
+    'serve prints its defaults, the same the server uses, in the common layout',
+    async () => {
+      const result = await runCli(['serve', '--help']);
+      assert.equal(result.code, 0);
+      for (const [flag, fallback] of [
+        ['--port <n>', '8787'],
+        ['--host <addr>', '"127.0.0.1"'],
+        ['--data <dir>', '"./data"'],
+        ['--fsync <mode>', '"batch"'],
+      ])
+        assert.match(result.stdout, new RegExp(`\\n {2}${flag} .*\\(default ${fallback}\\)\\n`));
+      assert.match(result.stdout, /\n {2}--retention <n> .*default unlimited/);
+      assert.match(result.stdout, /AGENTOPS_API_KEY/);
+    },
+  );
+
+  await t.test('--help may come before the command word', async () => {
+    const before = await runCli(['--help', 'ls']);
+    assert.equal(before.code, 0);
+    assert.equal(before.stdout, (await runCli(['ls', '--help'])).stdout);
+  });
 
   await t.test('--version prints the version', async () => {
     const result = await runCli(['--version']);

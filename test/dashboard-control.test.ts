@@ -6,30 +6,26 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import type { AgentEvent, Run } from '../shared/types.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { browserFor, browserSuite } from './helpers/browser.ts';
+import { cliFor, storedEvents, storedRun } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { api } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 
 const WAIT_MS = 20_000;
 /** How long a paused runner is watched for events it should not send. */
 const QUIET_WATCH_MS = 1000;
 const ARTEFACTS = new URL('../test-results/', import.meta.url);
 
-test('dashboard run controls', { timeout: 120_000 }, async (t) => {
+test('dashboard run controls', { timeout: 120_000, ...browserSuite }, async (t) => {
   mkdirSync(ARTEFACTS, { recursive: true });
-  const server = await startServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-  });
+  const browser = await browserFor(t);
+  const server = await serverFor(t);
   const pageErrors: string[] = [];
   const dialogs: string[] = [];
 
   async function openRun(id: string, options: BrowserContextOptions = {}): Promise<Page> {
-    const context = await browser.browser.newContext({
+    const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       ...options,
     });
@@ -73,7 +69,7 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
   }
 
   await t.test('against the CLI runner', async (t) => {
-    const runner = spawnCli([
+    const runner = cliFor(t, [
       '--steps',
       '200',
       '--interval',
@@ -86,7 +82,6 @@ test('dashboard run controls', { timeout: 120_000 }, async (t) => {
       'Controlled by the dashboard',
       '--quiet',
     ]);
-    t.after(() => runner.proc.kill('SIGKILL'));
     await waitFor('the runner to hold the control channel', async () => {
       const res = await api<Run>(server.url, '/api/runs/ctl-cli');
       return res.status === 200 && res.body.control?.producerAttached ? true : undefined;

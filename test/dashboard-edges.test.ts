@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { EventInput, Health } from '../shared/types.ts';
-import { launchBrowser, renderedSeqs } from './helpers/browser.ts';
+import { browserFor, browserSuite, renderedSeqs } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
-import { startServer } from './helpers/server.ts';
+import { serverFor } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 10_000;
@@ -40,21 +40,15 @@ function setVisibility(page: Page, hidden: boolean): Promise<void> {
   }, hidden);
 }
 
-test('dashboard edges', { timeout: 60_000 }, async (t) => {
+test('dashboard edges', { timeout: 60_000, ...browserSuite }, async (t) => {
+  const browser = await browserFor(t);
   // The hidden-tab run needs a server without retention, which would soon remove its events.
-  const [server, plain, browser] = await Promise.all([
-    startServer({ args: ['--retention', '15'] }),
-    startServer(),
-    launchBrowser(),
-  ]);
-  t.after(async () => {
-    await browser.close();
-    await Promise.all([server.stop(), plain.stop()]);
-  });
+  const server = await serverFor(t, { args: ['--retention', '15'] });
+  const plain = await serverFor(t);
   const pageErrors: string[] = [];
 
   async function openPage(url: string, path: string): Promise<Page> {
-    const context = await browser.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(url + path);

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { MAX_BATCH_EVENTS } from '../shared/constants.ts';
 import type { EventInput, Run } from '../shared/types.ts';
-import { launchBrowser, renderedSeqs } from './helpers/browser.ts';
+import { browserFor, browserSuite, renderedSeqs } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
-import { CLI, startServer, type ServerHandle } from './helpers/server.ts';
+import { CLI, serverFor, startServer, type ServerHandle } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 20_000;
@@ -35,13 +35,13 @@ async function visibleSeqs(page: Page): Promise<number[]> {
   });
 }
 
-test('dashboard', { timeout: 240_000 }, async (t) => {
+test('dashboard', { timeout: 240_000, ...browserSuite }, async (t) => {
   mkdirSync(ARTEFACTS, { recursive: true });
-  const server = await startServer();
-  const browser = await launchBrowser();
-  const servers: ServerHandle[] = [server];
+  const browser = await browserFor(t);
+  const server = await serverFor(t);
+  /** Servers a subtest starts and restarts on one data directory; stopped when the suite ends. */
+  const servers: ServerHandle[] = [];
   t.after(async () => {
-    await browser.close();
     await Promise.all(servers.map((s) => s.stop()));
   });
   const dialogs: string[] = [];
@@ -52,7 +52,7 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
     path: string,
     options: BrowserContextOptions = {},
   ): Promise<{ page: Page; context: BrowserContext }> {
-    const context = await browser.browser.newContext({
+    const context = await browser.newContext({
       viewport: { width: 1280, height: 800 },
       ...options,
     });
@@ -383,7 +383,7 @@ test('dashboard', { timeout: 240_000 }, async (t) => {
       await createRun({ id: 'keyed', title: 'Behind a key' }, keyed.url, headers);
       await post('keyed', ticks(4), keyed.url, headers);
       const urls: string[] = [];
-      const context = await browser.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await context.newPage();
       page.on('request', (request) => urls.push(request.url()));
       page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -41,6 +41,7 @@ test('retention and the run index', async (t) => {
 
   await t.test('the run index is compacted and still right after a restart', async () => {
     const server = await startServer();
+    t.after(() => server.stop());
     const { url, dataDir } = server;
     assert.equal((await api(url, '/api/runs', { body: { id: 'patched' } })).status, 201);
     const patches = 10_100;

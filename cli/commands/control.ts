@@ -2,23 +2,24 @@
 // attached (the runner, `exec`) the request reaches the work and the producer confirms it; the
 // command waits for that confirmation (--wait). With none, the server applies it at once.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runDashboardUrl } from '../../shared/run-url.ts';
+import { CONTROL_TARGET_STATUS } from '../../shared/control-transitions.ts';
+import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
 import type { ControlAction, Run } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
-import { CliError, usageError } from '../cli-error.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { HttpClient } from '../http-client.ts';
-import { createOutput, type Output } from '../output.ts';
+import type { Output } from '../output.ts';
 import { runNotFound } from '../run-not-found.ts';
+import { withClient } from '../with-client.ts';
 
 /** How often the command looks whether the producer has confirmed. */
 export const CONFIRM_POLL_MS = 100;
-export const DEFAULT_CONFIRM_WAIT_S = 15;
+export const DEFAULT_CONFIRM_WAIT_MS = 15_000;
+export const MAX_CONFIRM_WAIT_MS = 3_600_000;
 
 const SUMMARIES = {
   pause: 'Pause a run: its runner or exec freezes the work until resumed',
@@ -42,12 +43,14 @@ function controlCommand(action: ControlAction): Command {
       {
         name: 'wait',
         flags: ['--wait'],
-        type: 'number',
-        valueName: 's',
+        type: 'duration',
+        unit: 's',
+        valueName: 'duration',
         min: 0,
-        max: 3600,
-        default: DEFAULT_CONFIRM_WAIT_S,
-        description: "Wait this long for the run's producer to confirm (0: don't wait)",
+        max: MAX_CONFIRM_WAIT_MS,
+        default: DEFAULT_CONFIRM_WAIT_MS,
+        description:
+          "Wait this long for the run's producer to confirm (0: don't wait; bare number: s)",
       },
       JSON_OPTION,
       ...CONNECTION_OPTIONS,
@@ -57,33 +60,18 @@ function controlCommand(action: ControlAction): Command {
       `agent-ops ${action} "$RUN"`,
       `agent-ops ${action} "$RUN" --reason "${action === 'resume' ? 'looks fine' : 'checking a result'}" --json`,
     ],
-    run: (args) => {
-      const command = action;
-      const connection = connectionFrom(args, command);
-      const { options, positionals } = args;
-      const runId = checkRunId(positionals[0], command);
-      if (positionals.length > 1)
-        throw usageError(`unexpected argument ${quote(positionals[1])}`, command);
-      const reason = options.reason === undefined ? undefined : String(options.reason);
-      const output = createOutput({
-        json: options.json === true,
-        noColor: options.noColor === true,
-      });
-      const client = createClient(connection, output);
-      const waitMs = Number(options.wait) * 1000;
-      return requestControl(client, output, action, runId, reason, waitMs).finally(() =>
-        client.close(),
-      );
-    },
+    run: (args) =>
+      withClient(args, { command: action, runId: true, maxPositionals: 1 }, (context) => {
+        const { options, client, output, runId } = context;
+        const reason = options.reason === undefined ? undefined : String(options.reason);
+        return requestControl(client, output, action, runId, reason, Number(options.wait));
+      }),
   };
 }
 
 export const pauseCommand = controlCommand('pause');
 export const resumeCommand = controlCommand('resume');
 export const stopCommand = controlCommand('stop');
-
-/** The status a confirmed request leaves the run in. */
-const TARGET_STATUS = { pause: 'paused', resume: 'running', stop: 'stopped' } as const;
 
 async function requestControl(
   client: HttpClient,
@@ -93,7 +81,7 @@ async function requestControl(
   reason: string | undefined,
   waitMs: number,
 ): Promise<number> {
-  const path = `/api/runs/${encodeURIComponent(runId)}`;
+  const path = runApiPath(runId);
   const response = await client.request<Run & { error?: string }>(
     'POST',
     `${path}/${action}`,
@@ -116,7 +104,7 @@ async function requestControl(
     run = current.body;
   }
 
-  const confirmed = run.status === TARGET_STATUS[action];
+  const confirmed = run.status === CONTROL_TARGET_STATUS[action];
   let how: string;
   if (byServer) how = 'applied by the server: no producer is attached';
   else if (confirmed) how = 'confirmed by its producer';

@@ -4,15 +4,15 @@ import { LEVELS } from '../../shared/constants.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { AgentEvent, EventInput } from '../../shared/types.ts';
 import { checkJsonShape, quote, validateEventInput } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT } from '../exit-codes.ts';
-import { createOutput } from '../output.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { parseJsonOption } from '../parse-json-option.ts';
+import { withClient } from '../with-client.ts';
 
 export const emitCommand: Command = {
   name: 'emit',
@@ -67,44 +67,13 @@ export const emitCommand: Command = {
     `agent-ops emit "$RUN" log --level warn --payload '{"message":"retrying download"}'`,
   ],
 
-  async run(args) {
-    const command = 'emit';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const runId = checkRunId(positionals[0], command);
-    const type = positionals[1];
-    if (type === undefined) throw usageError('missing <type>, e.g. task.progress', command);
-    if (positionals.length > 2)
-      throw usageError(`unexpected argument ${quote(positionals[2])}`, command);
-
-    const body: EventInput = {
-      id: options.id === undefined ? randomUUID() : String(options.id),
-      ts: new Date().toISOString(),
-      type,
-      level: options.level as EventInput['level'],
-      payload: parseJsonOption(String(options.payload), '--payload', command),
-    };
-    if (options.agentId !== undefined) body.agentId = String(options.agentId);
-    if (options.taskId !== undefined) body.taskId = String(options.taskId);
-    try {
-      // The server's own rules, checked here so a typo is a usage error before anything is sent.
-      checkJsonShape(body, 'event');
-      validateEventInput(body, runId);
-    } catch (error) {
-      if (error instanceof ValidationError) throw usageError(error.message, command);
-      throw error;
-    }
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
-      const response = await client.request<AgentEvent>(
-        'POST',
-        `/api/runs/${encodeURIComponent(runId)}/events`,
-        body,
-      );
+  run: (args) =>
+    withClient(args, { command: 'emit', runId: true, maxPositionals: 2 }, async (context) => {
+      const { options, positionals, runId, client, output } = context;
+      const body = eventFrom(options, runId, positionals[1]);
+      const response = await client.request<AgentEvent>('POST', runApiPath(runId, '/events'), body);
       if (response.status !== 201 && response.status !== 200)
-        throw refused(`the ${quote(type)} event`, response, true);
+        throw refused(`the ${quote(body.type)} event`, response, true);
       const event = response.body;
       if (output.json) output.result(event);
       else
@@ -112,8 +81,34 @@ export const emitCommand: Command = {
           `stored event ${event.seq} (${event.type}) in ${runId}${response.status === 200 ? ', already there' : ''}`,
         );
       return EXIT.ok;
-    } finally {
-      client.close();
-    }
-  },
+    }),
 };
+
+/** The event the options describe, checked by the server's own rules before anything is sent. */
+function eventFrom(
+  options: ParsedArgs['options'],
+  runId: string,
+  type: string | undefined,
+): EventInput {
+  const command = 'emit';
+  if (type === undefined) throw usageError('missing <type>, e.g. task.progress', command);
+
+  const body: EventInput = {
+    id: options.id === undefined ? randomUUID() : String(options.id),
+    ts: new Date().toISOString(),
+    type,
+    level: options.level as EventInput['level'],
+    payload: parseJsonOption(String(options.payload), '--payload', command),
+  };
+  if (options.agentId !== undefined) body.agentId = String(options.agentId);
+  if (options.taskId !== undefined) body.taskId = String(options.taskId);
+  try {
+    checkJsonShape(body, 'event');
+    validateEventInput(body, runId);
+  } catch (error) {
+    if (error instanceof ValidationError) throw usageError(error.message, command);
+    throw error;
+  }
+
+  return body;
+}

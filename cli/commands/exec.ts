@@ -8,19 +8,21 @@ import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
   JSON_OPTION,
+  RUN_ID_OPTION,
   METADATA_OPTION,
-  connectionFrom,
 } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
 import { commandLine } from '../command-line.ts';
+import type { ExecResult } from '../exec-outcome.ts';
 import { execRun } from '../exec-run.ts';
 import { EXEC_FORMATS, type ExecFormat } from '../output-events.ts';
-import { newRunId } from '../new-run-id.ts';
-import { createOutput } from '../output.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
+import type { Output } from '../output.ts';
 import { redactSecrets } from '../redact-secrets.ts';
 import { runIdentity } from '../run-identity.ts';
+import { withClient } from '../with-client.ts';
 
-export const DEFAULT_GRACE_S = 5;
+export const DEFAULT_GRACE_MS = 5_000;
+export const MAX_GRACE_MS = 3_600_000;
 
 export const execCommand: Command = {
   name: 'exec',
@@ -34,13 +36,7 @@ export const execCommand: Command = {
       valueName: 'text',
       description: 'Run title (default: the command line)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'format',
       flags: ['--format'],
@@ -53,12 +49,13 @@ export const execCommand: Command = {
     {
       name: 'grace',
       flags: ['--grace'],
-      type: 'number',
-      valueName: 's',
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
       min: 0,
-      max: 3600,
-      default: DEFAULT_GRACE_S,
-      description: 'On stop or Ctrl-C: seconds between SIGTERM and SIGKILL',
+      max: MAX_GRACE_MS,
+      default: DEFAULT_GRACE_MS,
+      description: 'On stop or Ctrl-C: time between SIGTERM and SIGKILL (bare number: s)',
     },
     {
       name: 'noRedact',
@@ -92,78 +89,81 @@ export const execCommand: Command = {
     'or API, 130 / 143 / 129 on our SIGINT / SIGTERM / SIGHUP.',
   ],
 
-  async run(args) {
-    const command = 'exec';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const [program, ...programArgs] = positionals;
-    if (program === undefined || program === '')
-      throw usageError(
-        'missing the command to run: agent-ops exec [options] -- <command>',
-        command,
-      );
-    const redact = options.noRedact !== true;
-    const shown = commandLine(program, programArgs);
-    const identity = runIdentity(
-      options,
-      command,
-      options.title === undefined
-        ? (redact ? redactSecrets(shown) : shown).slice(0, MAX_TITLE_LENGTH)
-        : String(options.title),
-    );
-    const { title, metadata } = identity;
-    const runId = identity.id ?? newRunId();
-
+  run: (args) =>
     // Our own lines go to stderr: stdout is the command's (and, with --json, only our document).
-    const output = createOutput({ json: true, noColor: options.noColor === true });
-    const json = options.json === true;
-    const client = createClient(connection, output);
-    const url = runDashboardUrl(client.baseUrl, runId);
-    try {
-      const result = await execRun({
-        client,
-        runId,
-        title,
-        command: program,
-        args: programArgs,
-        format: options.format as ExecFormat,
-        graceMs: Number(options.grace) * 1000,
-        redact,
-        metadata,
-        stdout: json ? process.stderr : process.stdout,
-        stderr: process.stderr,
-        note: (text) => output.note(output.paint('yellow', text)),
-        onCreated: (run) =>
-          output.note(
-            `${output.paint('bold', `agent-ops: run ${run.id}`)} ${quote(run.title)}  ${output.paint('cyan', url)}`,
-          ),
-      });
-      const seconds = (result.durationMs / 1000).toFixed(1);
-      const summary =
-        result.status === 'completed'
-          ? output.paint('green', `✔ completed in ${seconds} s (${result.events} events)`)
-          : result.status === 'error'
-            ? output.paint('red', `✖ error: ${result.errorMessage}`)
-            : output.paint('yellow', `■ stopped (${result.stopReason})`);
-      output.note(`agent-ops: ${summary}  ${output.paint('cyan', url)}`);
-      if (json) {
-        output.result({
+    withClient(
+      args,
+      { command: 'exec', humanOnStderr: true },
+      async ({ options, positionals, client, output }) => {
+        const [program, ...programArgs] = positionals;
+        if (program === undefined || program === '')
+          throw usageError(
+            'missing the command to run: agent-ops exec [options] -- <command>',
+            'exec',
+          );
+        const redact = options.noRedact !== true;
+        const shown = commandLine(program, programArgs);
+        const identity = runIdentity(
+          options,
+          'exec',
+          options.title === undefined
+            ? (redact ? redactSecrets(shown) : shown).slice(0, MAX_TITLE_LENGTH)
+            : String(options.title),
+        );
+        const { title, metadata } = identity;
+        const runId = identity.id ?? newRunId();
+        const json = options.json === true;
+        const url = runDashboardUrl(client.baseUrl, runId);
+        const result = await execRun({
+          client,
           runId,
           title,
-          status: result.status,
-          ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
-          exitCode: result.exitCode,
-          code: result.code,
-          signal: result.signal,
-          ...(result.pid === undefined ? {} : { pid: result.pid }),
-          events: result.events,
-          durationMs: result.durationMs,
-          url,
+          command: program,
+          args: programArgs,
+          format: options.format as ExecFormat,
+          graceMs: Number(options.grace),
+          redact,
+          metadata,
+          stdout: json ? process.stderr : process.stdout,
+          stderr: process.stderr,
+          note: (text) => output.note(output.paint('yellow', text)),
+          onCreated: (run) =>
+            output.note(
+              `${output.paint('bold', `agent-ops: run ${run.id}`)} ${quote(run.title)}  ${output.paint('cyan', url)}`,
+            ),
         });
-      }
-      return result.exitCode;
-    } finally {
-      client.close();
-    }
-  },
+        reportExec(output, result, url, json && { runId, title });
+        return result.exitCode;
+      },
+    ),
 };
+
+/** The closing line on stderr, and with --json the one document on stdout. */
+function reportExec(
+  output: Output,
+  result: ExecResult,
+  url: string,
+  json: false | { runId: string; title: string },
+): void {
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  const summary =
+    result.status === 'completed'
+      ? output.paint('green', `✔ completed in ${seconds} s (${result.events} events)`)
+      : result.status === 'error'
+        ? output.paint('red', `✖ error: ${result.errorMessage}`)
+        : output.paint('yellow', `■ stopped (${result.stopReason})`);
+  output.note(`agent-ops: ${summary}  ${output.paint('cyan', url)}`);
+  if (!json) return;
+  output.result({
+    ...json,
+    status: result.status,
+    ...(result.errorMessage === undefined ? {} : { errorMessage: result.errorMessage }),
+    exitCode: result.exitCode,
+    code: result.code,
+    signal: result.signal,
+    ...(result.pid === undefined ? {} : { pid: result.pid }),
+    events: result.events,
+    durationMs: result.durationMs,
+    url,
+  });
+}

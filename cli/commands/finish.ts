@@ -1,27 +1,23 @@
 // `agent-ops finish <runId>`: end a run completed, in error or stopped; the exit code tells the
 // same story (0, 1, 4), so a CI step can end with it.
-import { runDashboardUrl } from '../../shared/run-url.ts';
-import type { Run } from '../../shared/types.ts';
-import { quote } from '../../shared/validate.ts';
-import { checkRunId } from '../check-run-id.ts';
-import { usageError } from '../cli-error.ts';
+import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
+import { TERMINAL_STATUSES } from '../../shared/constants.ts';
+import { ENDING_TYPE_BY_STATUS } from '../../shared/run-effects.ts';
+import type { Level, Run, TerminalStatus } from '../../shared/types.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION } from '../common-options.ts';
 import { EventSender, refused } from '../event-sender.ts';
 import { exitCodeForStatus } from '../exit-codes.ts';
 import { runNotFound } from '../run-not-found.ts';
 import { appendGithubSummary } from '../github-summary.ts';
-import { createOutput } from '../output.ts';
-
-const FINAL_STATUSES = ['completed', 'error', 'stopped'] as const;
-type FinalStatus = (typeof FINAL_STATUSES)[number];
+import type { Output } from '../output.ts';
+import { withClient } from '../with-client.ts';
 
 const EVENT_BY_STATUS = {
-  completed: { type: 'run.completed', level: 'info', message: 'Run completed' },
-  error: { type: 'run.error', level: 'error', message: 'Run failed' },
-  stopped: { type: 'run.stopped', level: 'warn', message: 'Run stopped' },
-} as const satisfies Record<FinalStatus, { type: string; level: string; message: string }>;
+  completed: { level: 'info', message: 'Run completed' },
+  error: { level: 'error', message: 'Run failed' },
+  stopped: { level: 'warn', message: 'Run stopped' },
+} as const satisfies Record<TerminalStatus, { level: Level; message: string }>;
 
 export const finishCommand: Command = {
   name: 'finish',
@@ -33,9 +29,9 @@ export const finishCommand: Command = {
       flags: ['--status'],
       type: 'string',
       valueName: 'status',
-      choices: FINAL_STATUSES,
+      choices: TERMINAL_STATUSES,
       default: 'completed',
-      description: FINAL_STATUSES.join(' | '),
+      description: TERMINAL_STATUSES.join(' | '),
     },
     {
       name: 'message',
@@ -53,30 +49,20 @@ export const finishCommand: Command = {
     'agent-ops finish "$RUN" --status error --message "step 3 failed: tests red"',
   ],
 
-  async run(args) {
-    const command = 'finish';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const runId = checkRunId(positionals[0], command);
-    if (positionals.length > 1)
-      throw usageError(`unexpected argument ${quote(positionals[1])}`, command);
-    const status = options.status as FinalStatus;
-    const spec = EVENT_BY_STATUS[status];
-    const message = options.message === undefined ? spec.message : String(options.message);
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
+  run: (args) =>
+    withClient(args, { command: 'finish', runId: true, maxPositionals: 1 }, async (context) => {
+      const { options, runId, client, output } = context;
+      const status = options.status as TerminalStatus;
+      const spec = EVENT_BY_STATUS[status];
+      const message = options.message === undefined ? spec.message : String(options.message);
       // Posting an event would create an unknown run; a typo'd id must not end as a phantom run.
-      const path = `/api/runs/${encodeURIComponent(runId)}`;
+      const path = runApiPath(runId);
       const existing = await client.request('GET', path);
-      if (existing.status === 404) {
-        throw runNotFound(client.baseUrl, runId);
-      }
+      if (existing.status === 404) throw runNotFound(client.baseUrl, runId);
       if (existing.status !== 200) throw refused(`GET ${path}`, existing);
       const sender = new EventSender(client, runId);
       sender.emit({
-        type: spec.type,
+        type: ENDING_TYPE_BY_STATUS[status],
         level: spec.level,
         payload: { message, by: 'agent-ops finish' },
       });
@@ -85,25 +71,24 @@ export const finishCommand: Command = {
       await sender.flush();
       const response = await client.request<Run>('GET', path);
       if (response.status !== 200) throw refused(`GET ${path}`, response);
-      const run = response.body;
-      const url = runDashboardUrl(client.baseUrl, runId);
-      if (output.json) output.result({ ...run, url });
-      const line = `${runId} ${run.status}${run.errorMessage ? `: ${run.errorMessage}` : ''} (${run.eventCount} events)`;
-      const color =
-        run.status === 'completed' ? 'green' : run.status === 'error' ? 'red' : 'yellow';
-      output.info(output.paint(color, line));
-      appendGithubSummary({
-        runId,
-        title: run.title,
-        status: run.status,
-        events: run.eventCount,
-        ...(run.endedAt ? { durationMs: Date.parse(run.endedAt) - Date.parse(run.startedAt) } : {}),
-        ...(run.errorMessage ? { errorMessage: run.errorMessage } : {}),
-        url,
-      });
-      return exitCodeForStatus(run.status);
-    } finally {
-      client.close();
-    }
-  },
+      return reportFinished(output, response.body, runDashboardUrl(client.baseUrl, runId));
+    }),
 };
+
+/** The run's final line (or document), the GitHub step summary, and the exit code its status means. */
+function reportFinished(output: Output, run: Run, url: string): number {
+  if (output.json) output.result({ ...run, url });
+  const line = `${run.id} ${run.status}${run.errorMessage ? `: ${run.errorMessage}` : ''} (${run.eventCount} events)`;
+  const color = run.status === 'completed' ? 'green' : run.status === 'error' ? 'red' : 'yellow';
+  output.info(output.paint(color, line));
+  appendGithubSummary({
+    runId: run.id,
+    title: run.title,
+    status: run.status,
+    events: run.eventCount,
+    ...(run.endedAt ? { durationMs: Date.parse(run.endedAt) - Date.parse(run.startedAt) } : {}),
+    ...(run.errorMessage ? { errorMessage: run.errorMessage } : {}),
+    url,
+  });
+  return exitCodeForStatus(run.status);
+}

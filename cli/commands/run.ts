@@ -6,13 +6,14 @@ import type { EventInput } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION, JSON_OPTION, RUN_ID_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { appendGithubSummary } from '../github-summary.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { newRunId } from '../new-run-id.ts';
-import { createOutput, type Output } from '../output.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
+import type { HttpClient } from '../http-client.ts';
+import type { Output } from '../output.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { percentile } from '../percentile.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import {
@@ -21,8 +22,11 @@ import {
   type SimulatedRunResult,
 } from '../simulated-run.ts';
 import { runIdentity } from '../run-identity.ts';
+import { withClient } from '../with-client.ts';
 
 export const MAX_STEPS = 1_000_000;
+export const DEFAULT_INTERVAL_MS = 500;
+export const MAX_INTERVAL_MS = 3_600_000;
 
 export const runCommand: Command = {
   name: 'run',
@@ -50,12 +54,13 @@ export const runCommand: Command = {
     {
       name: 'interval',
       flags: ['--interval'],
-      type: 'integer',
-      valueName: 'ms',
+      type: 'duration',
+      unit: 'ms',
+      valueName: 'duration',
       min: 0,
-      max: 3_600_000,
-      default: 500,
-      description: 'Pause between steps, in milliseconds',
+      max: MAX_INTERVAL_MS,
+      default: DEFAULT_INTERVAL_MS,
+      description: 'Pause between steps (250ms, 2s; bare number: ms)',
     },
     {
       name: 'failAt',
@@ -76,13 +81,7 @@ export const runCommand: Command = {
       description:
         'Seed for the mix of events; the same seed sends the same sequence (default random)',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     {
       name: 'runs',
       flags: ['--runs'],
@@ -126,53 +125,57 @@ export const runCommand: Command = {
     'agent-ops --runs 50 --concurrency 10 --steps 20 --interval 10',
   ],
 
-  async run(args) {
-    const command = ''; // the runner's usage errors point at the top-level help
-    const connection = connectionFrom(args, command);
-    const { options } = args;
-    if (args.positionals.length > 0) {
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    }
-    const steps = Number(options.steps);
-    const failAt = options.failAt === undefined ? undefined : Number(options.failAt);
-    if (failAt !== undefined && failAt > steps) {
-      throw usageError(
-        `--failAt must be at most --steps (${steps}); got ${quote(String(failAt))}`,
-        command,
-      );
-    }
-    const runs = Number(options.runs);
-    const { id, title } = runIdentity(options, command, String(options.title));
-    if (id !== undefined && runs > 1) {
-      throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
-    }
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    const interrupt = listenForInterrupt();
-    const plan = {
-      title,
-      steps,
-      intervalMs: Number(options.interval),
-      failAt,
-      seed: options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed),
-      signal: interrupt.signal,
-    };
-    try {
-      if (runs === 1) {
-        return await runOne(
-          { ...plan, runId: id ?? newRunId(), quiet: options.quiet === true },
+  run: (args) =>
+    // The runner's usage errors point at the top-level help.
+    withClient(args, { command: '', maxPositionals: 0 }, async ({ options, client, output }) => {
+      const { id, runs, plan } = planFrom(options);
+      const interrupt = listenForInterrupt();
+      try {
+        const signal = interrupt.signal;
+        if (runs === 1) {
+          const runId = id ?? newRunId();
+          return await runOne(
+            { ...plan, signal, runId, quiet: options.quiet === true },
+            client,
+            output,
+          );
+        }
+        return await runMany(
+          { ...plan, signal },
+          runs,
+          Number(options.concurrency),
           client,
           output,
         );
+      } finally {
+        interrupt.dispose();
       }
-      return await runMany(plan, runs, Number(options.concurrency), client, output);
-    } finally {
-      interrupt.dispose();
-      client.close();
-    }
-  },
+    }),
 };
+
+/** The runner's options, checked against each other before anything is sent. */
+function planFrom(options: ParsedArgs['options']): {
+  id: string | undefined;
+  runs: number;
+  plan: Omit<Plan, 'signal'>;
+} {
+  const command = '';
+  const steps = Number(options.steps);
+  const failAt = options.failAt === undefined ? undefined : Number(options.failAt);
+  if (failAt !== undefined && failAt > steps) {
+    throw usageError(
+      `--failAt must be at most --steps (${steps}); got ${quote(String(failAt))}`,
+      command,
+    );
+  }
+  const runs = Number(options.runs);
+  const { id, title } = runIdentity(options, command, String(options.title));
+  if (id !== undefined && runs > 1) {
+    throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
+  }
+  const seed = options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed);
+  return { id, runs, plan: { title, steps, intervalMs: Number(options.interval), failAt, seed } };
+}
 
 /** What every run of one invocation shares. */
 type Plan = Pick<
@@ -180,7 +183,7 @@ type Plan = Pick<
   'title' | 'steps' | 'intervalMs' | 'failAt' | 'seed' | 'signal'
 >;
 
-type Client = ReturnType<typeof createClient>;
+type Client = HttpClient;
 
 function exitCodeFor(result: SimulatedRunResult): number {
   if (result.status === 'stopped')

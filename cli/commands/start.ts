@@ -1,24 +1,21 @@
 // `agent-ops start`: create a run for a shell script or a CI job and print its id.
 import { randomUUID } from 'node:crypto';
-import { runDashboardUrl } from '../../shared/run-url.ts';
+import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
 import type { Run } from '../../shared/types.ts';
-import { quote } from '../../shared/validate.ts';
-import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
   JSON_OPTION,
+  RUN_ID_OPTION,
   METADATA_OPTION,
-  connectionFrom,
 } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { refused } from '../event-sender.ts';
-import { newRunId } from '../new-run-id.ts';
-import { createOutput } from '../output.ts';
+import { newRunId } from '../../shared/new-run-id.ts';
 import { createRun } from '../simulated-run.ts';
 import { runIdentity } from '../run-identity.ts';
+import { withClient } from '../with-client.ts';
 
 export const startCommand: Command = {
   name: 'start',
@@ -33,13 +30,7 @@ export const startCommand: Command = {
       default: 'Untitled run',
       description: 'Run title',
     },
-    {
-      name: 'id',
-      flags: ['--id'],
-      type: 'string',
-      valueName: 'runId',
-      description: 'Run id (default run-<epoch ms>-<random>)',
-    },
+    RUN_ID_OPTION,
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
@@ -50,22 +41,15 @@ export const startCommand: Command = {
     `agent-ops start --title deploy --metadata '{"commit":"abc123"}' --json`,
   ],
 
-  async run(args) {
-    const command = 'start';
-    const connection = connectionFrom(args, command);
-    const { options } = args;
-    if (args.positionals.length > 0)
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    const identity = runIdentity(options, command, String(options.title));
-    const { title, metadata } = identity;
-    const id = identity.id ?? newRunId();
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    try {
+  run: (args) =>
+    withClient(args, { command: 'start', maxPositionals: 0 }, async (context) => {
+      const { options, client, output } = context;
+      const identity = runIdentity(options, 'start', String(options.title));
+      const { title, metadata } = identity;
+      const id = identity.id ?? newRunId();
       const created = await createRun(client, { id, title, ...(metadata ? { metadata } : {}) });
       // Announce the run the way the runner does, so every run's history starts the same way.
-      const started = await client.request('POST', `/api/runs/${encodeURIComponent(id)}/events`, {
+      const started = await client.request('POST', runApiPath(id, '/events'), {
         id: randomUUID(),
         ts: new Date().toISOString(),
         type: 'run.started',
@@ -73,13 +57,10 @@ export const startCommand: Command = {
       });
       if (started.status !== 201 && started.status !== 200)
         throw refused('the run.started event', started);
-      const current = await client.request<Run>('GET', `/api/runs/${encodeURIComponent(id)}`);
+      const current = await client.request<Run>('GET', runApiPath(id));
       const run = current.status === 200 ? current.body : created;
       if (output.json) output.result({ ...run, url: runDashboardUrl(client.baseUrl, id) });
       else output.info(id);
       return EXIT.ok;
-    } finally {
-      client.close();
-    }
-  },
+    }),
 };

@@ -1,24 +1,23 @@
 // `agent-ops tail <runId>`: follow one run live until it ends (exit 0 / 1 / 4 by its status), or
 // with --all every run's changes until interrupted. Survives dropped connections and restarts.
-import { TERMINAL_STATUSES } from '../../shared/constants.ts';
+import { ENDING_TYPES } from '../../shared/run-effects.ts';
+import { runApiPath } from '../../shared/run-url.ts';
+import { SSE_TRUNCATED_EVENT } from '../../shared/sse.ts';
 import type { AgentEvent, Run, RunChange } from '../../shared/types.ts';
 import { isTerminal, quote } from '../../shared/validate.ts';
 import { checkRunId } from '../check-run-id.ts';
 import { usageError } from '../cli-error.ts';
 import { runNotFound } from '../run-not-found.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION } from '../common-options.ts';
 import { refused } from '../event-sender.ts';
 import { EXIT, exitCodeForStatus } from '../exit-codes.ts';
 import { followStream } from '../follow-stream.ts';
 import { formatEvent } from '../format-event.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { createOutput, type Output } from '../output.ts';
-import type { HttpClient } from '../http-client.ts';
-
-/** Event types that end a run (PROTOCOL.md, "What events do to a run"). */
-const ENDING_TYPES = new Set(['run.completed', 'run.error', 'error', 'run.stopped']);
+import type { Output } from '../output.ts';
+import { FIRST_CONTACT_RETRY_MS, type HttpClient } from '../http-client.ts';
+import { withClient } from '../with-client.ts';
 
 export const tailCommand: Command = {
   name: 'tail',
@@ -45,7 +44,7 @@ export const tailCommand: Command = {
       name: 'json',
       flags: ['--json'],
       type: 'boolean',
-      description: 'NDJSON on stdout: one stored event (or run change) per line',
+      description: 'NDJSON on stdout: one stored event (or run change) per line, as stored',
     },
     ...CONNECTION_OPTIONS,
     HELP_OPTION,
@@ -56,39 +55,33 @@ export const tailCommand: Command = {
     'agent-ops tail --all',
   ],
 
-  async run(args) {
-    const command = 'tail';
-    const connection = connectionFrom(args, command);
-    const { options, positionals } = args;
-    const all = options.all === true;
-    if (all && positionals.length > 0)
-      throw usageError(
-        `--all follows every run; got a run id too: ${quote(positionals[0])}`,
-        command,
-      );
-    const runId = all ? undefined : checkRunId(positionals[0], command);
-    if (positionals.length > 1)
-      throw usageError(`unexpected argument ${quote(positionals[1])}`, command);
-
-    const output = createOutput({ json: options.json === true, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    const interrupt = listenForInterrupt();
-    try {
-      const code =
-        runId === undefined
-          ? await tailAll(client, output, interrupt.signal)
-          : await tailRun(client, output, runId, Number(options.after), interrupt.signal);
-      if (interrupt.signal.aborted) return SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal];
-      return code;
-    } finally {
-      interrupt.dispose();
-      client.close();
-    }
-  },
+  run: (args) =>
+    withClient(args, { command: 'tail', maxPositionals: 1 }, async (context) => {
+      const { options, positionals, client, output } = context;
+      const all = options.all === true;
+      if (all && positionals.length > 0)
+        throw usageError(
+          `--all follows every run; got a run id too: ${quote(positionals[0])}`,
+          'tail',
+        );
+      const runId = all ? undefined : checkRunId(positionals[0], 'tail');
+      const interrupt = listenForInterrupt();
+      try {
+        const code =
+          runId === undefined
+            ? await tailAll(client, output, interrupt.signal)
+            : await tailRun(client, output, runId, Number(options.after), interrupt.signal);
+        if (interrupt.signal.aborted)
+          return SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal];
+        return code;
+      } finally {
+        interrupt.dispose();
+      }
+    }),
 };
 
 async function getRun(client: HttpClient, runId: string, retryForMs?: number): Promise<Run> {
-  const path = `/api/runs/${encodeURIComponent(runId)}`;
+  const path = runApiPath(runId);
   const response = await client.request<Run>(
     'GET',
     path,
@@ -107,13 +100,13 @@ async function tailRun(
   after: number,
   signal: AbortSignal,
 ): Promise<number> {
-  const initial = await getRun(client, runId, Math.min(5_000, client.retryForMs));
+  const initial = await getRun(client, runId, Math.min(FIRST_CONTACT_RETRY_MS, client.retryForMs));
   let lastSeq = after;
   let ended = isTerminal(initial.status) && initial.lastSeq <= after;
   if (!ended) {
     await followStream({
       client,
-      path: `/api/runs/${encodeURIComponent(runId)}/stream`,
+      path: runApiPath(runId, '/stream'),
       ...(after > 0 ? { lastEventId: String(after) } : {}),
       signal,
       notFound: runNotFound(client.baseUrl, runId).message,
@@ -122,7 +115,7 @@ async function tailRun(
           output.paint('dim', `agent-ops: stream lost (${reason}); resuming after #${lastSeq}`),
         ),
       onMessage: (message) => {
-        if (message.event === 'truncated') {
+        if (message.event === SSE_TRUNCATED_EVENT) {
           output.note(
             output.paint(
               'yellow',
@@ -145,7 +138,7 @@ async function tailRun(
   }
   if (!ended) return EXIT.ok;
   const final = await getRun(client, runId);
-  if (!(TERMINAL_STATUSES as readonly string[]).includes(final.status)) return EXIT.ok;
+  if (!isTerminal(final.status)) return EXIT.ok;
   output.note(
     output.paint(
       final.status === 'completed' ? 'green' : final.status === 'error' ? 'red' : 'yellow',

@@ -78,6 +78,24 @@ export function spawnCli(
   };
 }
 
+/** A CLI process for one test: killed when the test ends, if it has not exited by then. */
+export function cliFor(
+  t: { after(fn: () => Promise<void>): void },
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): CliProcess {
+  const cli = spawnCli(args, env);
+  t.after(async () => {
+    const { proc } = cli;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    // 'exit', not 'close': a grandchild may still hold the pipes, and it is the test's to check.
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  });
+  return cli;
+}
+
 export function runCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},

@@ -7,12 +7,15 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/agent-ops.js', import.meta.url));
 
-export interface ServerHandle {
+/** A server that has not said "listening on" by then is killed, so a stuck start cannot hang a test. */
+const START_TIMEOUT_MS = 30_000;
+
+/** A process that printed "listening on <url>": a server of ours, or the bench's baseline. */
+export interface ListeningProcess {
   url: string;
   port: number;
-  dataDir: string;
   proc: ChildProcess;
-  /** Everything the server wrote to stderr so far. */
+  /** Everything it wrote to stderr so far. */
   stderr(): string;
   /** SIGTERM, then the exit code once it has exited. */
   stop(): Promise<number | null>;
@@ -20,11 +23,17 @@ export interface ServerHandle {
   kill(): Promise<void>;
 }
 
+export interface ServerHandle extends ListeningProcess {
+  dataDir: string;
+}
+
 export interface ServerOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string | undefined>;
   port?: number;
+  /** Another build of dist/agent-ops.js (the bench's BENCH_CLI). */
+  cli?: string;
 }
 
 export function tempDir(prefix = 'agent-ops-test-'): string {
@@ -50,7 +59,7 @@ export async function serverFor(
 export async function startServer(options: ServerOptions = {}): Promise<ServerHandle> {
   const dataDir = options.dataDir ?? tempDir();
   const args = [
-    CLI,
+    options.cli ?? CLI,
     'serve',
     '--port',
     String(options.port ?? 0),
@@ -58,13 +67,22 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     dataDir,
     ...(options.args ?? []),
   ];
-  const env = {
-    ...process.env,
-    AGENTOPS_API_KEY: undefined,
-    AGENTOPS_LOG_LEVEL: 'quiet',
-    ...options.env,
-  };
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { AGENTOPS_API_KEY: undefined, AGENTOPS_LOG_LEVEL: 'quiet', ...options.env };
+  return { ...(await spawnListening(args, env)), dataDir };
+}
+
+/**
+ * Spawns `node <args>` (with `env` over this process's environment) and resolves once it prints
+ * "listening on <url>"; rejects if it exits first, or kills it if it says nothing in time.
+ */
+export async function spawnListening(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<ListeningProcess> {
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -72,19 +90,28 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     proc.once('exit', (code) => resolve(code)),
   );
   const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(
+        new Error(`${args[0]} did not say "listening on" within ${START_TIMEOUT_MS} ms: ${stderr}`),
+      );
+    }, START_TIMEOUT_MS);
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
     });
-    proc.once('exit', (code) =>
-      reject(new Error(`server exited with ${code} before listening: ${stderr}`)),
-    );
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args[0]} exited with ${code} before listening: ${stderr}`));
+    });
   });
   return {
     url,
     port: Number(new URL(url).port),
-    dataDir,
     proc,
     stderr: () => stderr,
     async stop() {

@@ -1,6 +1,7 @@
-// The one-line summary of an event in the timeline: the payload field a reader looks for first.
-import type { AgentEvent } from '../shared/types.ts';
-import { compactJson } from './format.ts';
+// The one-line summary of an event, the payload field a reader looks for first: the dashboard's
+// timeline and `agent-ops tail` show the same words.
+import { compactJson } from './compact-json.ts';
+import type { AgentEvent } from './types.ts';
 
 const MAX_SUMMARY_CHARS = 300;
 
@@ -10,7 +11,7 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
-export function summarize(event: AgentEvent): string {
+export function summarize(event: Pick<AgentEvent, 'type' | 'payload'>): string {
   const p = event.payload;
   let summary: string | undefined;
   switch (event.type) {

@@ -1,4 +1,4 @@
-// SSE subscribers for the bench's delivery test, forked by scripts/bench.ts so they read in
+// SSE subscribers for the bench's delivery scenario, forked by the bench so they read in
 // processes of their own. Each subscriber holds one connection to GET /api/runs/:id/stream, reads
 // every `bench.latency` event the producer posts, and records
 //   latency = (time the chunk holding it arrived) - (payload.sentAt, stamped just before the POST),
@@ -11,8 +11,8 @@
 // or the deadline passes.
 import { request } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { SseParser, type SseMessage } from '../shared/sse.ts';
-import { addToHistogram, preciseNow } from './bench-load.ts';
+import { SseParser, type SseMessage } from '../../shared/sse.ts';
+import { addToHistogram, preciseNow } from './latency.ts';
 
 export interface SubscribeJob {
   url: string;

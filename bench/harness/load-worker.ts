@@ -1,4 +1,4 @@
-// The bench's load generator, forked by scripts/bench.ts so that the load never shares a process
+// The bench's load generator, forked by the bench (harness/workers.ts) so that the load never shares a process
 // (or an event loop) with the server it measures. It announces itself with {type: 'online'},
 // takes one job, answers with {type: 'report'} and exits.
 //
@@ -16,6 +16,7 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { addToHistogram, preciseNow } from './latency.ts';
 
 export type LoadJob =
   | {
@@ -63,19 +64,6 @@ export interface LoadReport {
   elapsedMs: number;
   /** Acknowledgement latency: [bucket, count] pairs, bucket = round(ms / HIST_BUCKET_MS). */
   ackHistogram: [number, number][];
-}
-
-/** Latency histograms everywhere in the bench use 10 µs buckets. */
-export const HIST_BUCKET_MS = 0.01;
-
-/** Wall-clock milliseconds with sub-millisecond precision; comparable across processes. */
-export function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-export function addToHistogram(histogram: Map<number, number>, ms: number): void {
-  const bucket = Math.max(0, Math.round(ms / HIST_BUCKET_MS));
-  histogram.set(bucket, (histogram.get(bucket) ?? 0) + 1);
 }
 
 interface Answer {

@@ -34,6 +34,4 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`bare server listening on http://127.0.0.1:${port}\n`);
 });
 
-// The bench forks this file; if the bench dies, so does the baseline.
-process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,111 @@
+// `agent-ops serve`: the ingest server and the dashboard. Its options are parsed here like every
+// other command's; the server itself is a separate bundle, loaded only now, so no other command
+// pays for parsing it.
+import { resolve } from 'node:path';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FSYNC_MODE,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  FSYNC_INTERVAL_MS,
+  FSYNC_MODES,
+} from '../../shared/constants.ts';
+import type { FsyncMode, ServeOptions } from '../../shared/types.ts';
+import { quote } from '../../shared/validate.ts';
+import { usageError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { HELP_OPTION } from '../common-options.ts';
+import { EXIT } from '../exit-codes.ts';
+
+/** Highest TCP port. */
+const MAX_PORT = 65_535;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Start the ingest server and the dashboard',
+  usage: 'serve [options]',
+  options: [
+    {
+      name: 'port',
+      flags: ['--port'],
+      type: 'integer',
+      valueName: 'n',
+      min: 0,
+      max: MAX_PORT,
+      env: 'PORT',
+      default: DEFAULT_PORT,
+      description: 'Port to listen on; 0 picks a free one (env PORT)',
+    },
+    {
+      name: 'host',
+      flags: ['--host'],
+      type: 'string',
+      valueName: 'addr',
+      default: DEFAULT_HOST,
+      description: 'Address to bind; 0.0.0.0 exposes it to the network',
+    },
+    {
+      name: 'data',
+      flags: ['--data'],
+      type: 'string',
+      valueName: 'dir',
+      env: 'AGENTOPS_DATA_DIR',
+      default: DEFAULT_DATA_DIR,
+      description: 'Data directory, one server per directory (env AGENTOPS_DATA_DIR)',
+    },
+    {
+      name: 'fsync',
+      flags: ['--fsync'],
+      type: 'string',
+      valueName: 'mode',
+      choices: FSYNC_MODES,
+      default: DEFAULT_FSYNC_MODE,
+      description: `${FSYNC_MODES.join(' | ')}: when an event is on disk (see Notes)`,
+    },
+    {
+      name: 'retention',
+      flags: ['--retention'],
+      type: 'integer',
+      valueName: 'n',
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+      env: 'EVENT_RETENTION_MAX',
+      description:
+        'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
+    },
+    HELP_OPTION,
+  ],
+  notes: [
+    `--fsync batch acknowledges after write(2) and fsyncs at least every ${FSYNC_INTERVAL_MS} ms;`,
+    'always acknowledges after the fsync; never leaves it to the OS.',
+    'Environment: AGENTOPS_API_KEY requires this key on /api/* and /health (x-api-key or',
+    'Bearer); AGENTOPS_LOG_LEVEL=quiet turns off the request log on stderr.',
+  ],
+  examples: [
+    'agent-ops serve',
+    'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
+    'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
+  ],
+
+  async run({ options, positionals }) {
+    if (positionals.length > 0)
+      throw usageError(`unexpected argument ${quote(positionals[0])}`, 'serve');
+    const env = process.env;
+    const serveOptions: ServeOptions = {
+      port: Number(options.port),
+      host: String(options.host),
+      dataDir: resolve(String(options.data)),
+      fsync: options.fsync as FsyncMode,
+      retentionMax: options.retention === undefined ? undefined : Number(options.retention),
+      apiKey: env.AGENTOPS_API_KEY || undefined,
+      quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
+    };
+    // Beside this bundle in dist/; a URL the bundler leaves alone.
+    const serverModule = new URL('./server.js', import.meta.url).href;
+    const { serve } = (await import(serverModule)) as {
+      serve(options: ServeOptions): Promise<void>;
+    };
+    await serve(serveOptions);
+    return EXIT.ok;
+  },
+};
