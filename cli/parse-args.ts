@@ -9,7 +9,7 @@ import {
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
-export type OptionValue = string | number | boolean;
+export type OptionValue = string | number | boolean | string[];
 
 export interface OptionSpec {
   /** The key in the parsed result, e.g. `failAt`. */
@@ -30,6 +30,8 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** A string option given any number of times; its value is the list, in order. */
+  repeatable?: boolean;
 }
 
 export interface ParsedArgs {
@@ -122,7 +124,11 @@ export function parseArgs(
     // long option after the flag (`--steps --json`) means the value was left out.
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
-    options[spec.name] = convert(spec, raw, flag, command);
+    const value = convert(spec, raw, flag, command);
+    const earlier = options[spec.name];
+    options[spec.name] = spec.repeatable
+      ? [...(Array.isArray(earlier) ? earlier : []), String(value)]
+      : value;
   }
 
   for (const spec of specs) {

@@ -2,6 +2,7 @@
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OTLP_TRACES_PATH } from '../shared/otlp.ts';
+import type { OtlpExportConfig } from '../shared/types.ts';
 import type { AppServices } from './app-services.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
@@ -12,6 +13,7 @@ import { controlRoutes } from './routes/control.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
+import { OtlpExporter } from './otlp-exporter.ts';
 import { runRoutes } from './routes/runs.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { serveStatic } from './static-files.ts';
@@ -25,6 +27,8 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** Export runs and spans over OTLP/HTTP. */
+  otlp?: OtlpExportConfig;
 }
 
 export interface App {
@@ -48,7 +52,9 @@ export function createApp(options: AppOptions): App {
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
   store.listen(hub);
-  const services: AppServices = { store, hub, control };
+  const exporter = options.otlp && new OtlpExporter(store, { ...options.otlp, log });
+  if (exporter) store.listen(exporter);
+  const services: AppServices = { store, hub, control, exporter };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -91,6 +97,7 @@ export function createApp(options: AppOptions): App {
     },
     close() {
       hub.closeAll();
+      exporter?.close();
     },
   };
 }

@@ -37,6 +37,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     dashboardDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
     log: createLog(options.quiet),
     logRequests: !options.quiet,
+    otlp: options.otlp,
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.handle);
   answerClientErrors(server);
@@ -149,6 +150,9 @@ function announce(server: Server, store: Store, options: ServeOptions): void {
     `agent-ops ${VERSION} listening on ${url}\n` +
       `  dashboard  ${url}/\n` +
       `  data       ${options.dataDir} (${stats.runs} runs, ${stats.events} events; fsync ${options.fsync})\n` +
-      `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n`,
+      `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n` +
+      (options.otlp
+        ? `  otlp       exporting to ${options.otlp.tracesUrl ?? options.otlp.endpoint}\n`
+        : ''),
   );
 }

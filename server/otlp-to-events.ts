@@ -15,6 +15,7 @@ import {
   TOOL_OPERATION,
   TRACE_ID_BYTES,
 } from '../shared/otlp.ts';
+import { MAX_NAME_LENGTH } from '../shared/constants.ts';
 import type { EventInput, JsonObject } from '../shared/types.ts';
 import type { IncomingSpan, SpanRefusal } from './incoming-span.ts';
 
@@ -45,8 +46,15 @@ export function nanosToIso(ns: bigint): string {
   let fraction = (ns % NANOS_PER_SECOND).toString().padStart(9, '0');
   if (fraction.endsWith('000000')) fraction = fraction.slice(0, 3);
   else if (fraction.endsWith('000')) fraction = fraction.slice(0, 6);
-  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
+  // A trace's spans mostly fall in the same few seconds: the date part is made once per second.
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastPrefix = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastPrefix}.${fraction}Z`;
 }
+let lastSeconds = -1n;
+let lastPrefix = '';
 
 function idProblem(span: IncomingSpan): string | undefined {
   const check = (value: string, field: string, bytes: number, zero: string) => {
@@ -217,6 +225,9 @@ export function otlpSpansToEvents(spans: IncomingSpan[], refused: SpanRefusal[])
       continue;
     }
     accepted++;
+    // Span names are held to the length our own span events allow; the rest is cut, not refused.
+    if (span.name.length > MAX_NAME_LENGTH)
+      span.name = `${span.name.slice(0, MAX_NAME_LENGTH - 1)}…`;
     let entry = byTrace.get(span.traceId);
     if (!entry) {
       const metadata: JsonObject = { source: 'otlp', traceId: span.traceId };

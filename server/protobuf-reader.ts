@@ -108,6 +108,9 @@ export class ProtobufReader {
 
   string(field: string): string {
     const [start, end] = this.span();
+    const text = this.buffer.toString('utf8', start, end);
+    // Buffer's decoder is fast but replaces bad bytes with U+FFFD; only then is the strict one asked.
+    if (!text.includes('\ufffd')) return text;
     try {
       return utf8.decode(this.buffer.subarray(start, end));
     } catch {

@@ -336,6 +336,19 @@ test('POST /v1/traces with bad input', async (t) => {
     assert.equal((await runOf(protoTrace)).eventCount, 3);
   });
 
+  await t.test('a span name over 200 characters is cut to 200, not refused', async () => {
+    const trace = nextTraceHex();
+    const answer = await post(
+      JSON_TYPE,
+      JSON.stringify(jsonRequest(jsonSpan(trace, { name: 'n'.repeat(5000) }))),
+    );
+    assert.equal(answer.status, 200, answer.text);
+    const run = await runOf(trace);
+    assert.equal(run.title, `${'n'.repeat(199)}…`);
+    const events = (await api<AgentEvent[]>(server.url, `/api/runs/${run.id}/events`)).body;
+    assert.equal(events[0]!.payload.name, run.title);
+  });
+
   await t.test('10,000 spans in one request are all stored', async () => {
     const trace = nextTraceHex();
     const spans = [jsonSpan(trace, { spanId: '1'.repeat(16), name: 'invoke_agent many' })];
