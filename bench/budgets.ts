@@ -1,12 +1,12 @@
-// The one budgets table: PRODUCT.md "How good it must be", row by row (/work/shared/PRODUCT.md is
-// the source; keep the two in step). A scenario imports the budgets it checks; a row whose
-// `scenario` is undefined has no scenario yet and is listed as such at the end of the report, and
-// `notYet` names the part of a row that its scenario does not measure yet.
+// The one budgets table of the project, row by row: what must be measured and how good it must be.
+// A scenario imports the budgets it checks; a row whose `scenario` is undefined has no scenario yet
+// and is listed as such at the end of the report, and `notYet` names the part of a row that its
+// scenario does not measure yet.
 
 export interface Budget {
-  /** PRODUCT.md's "what". */
+  /** What is measured. */
   what: string;
-  /** The budget in PRODUCT.md's words. */
+  /** The budget, in words. */
   text: string;
   /** The scenario (a name in bench/scenarios.ts) that checks it. */
   scenario: string | undefined;

@@ -3,6 +3,12 @@
 // (tool.called); `user` messages carry `tool_result` blocks (tool.result, paired by the tool_use
 // id and timed between the two lines); the final `result` line reports usage and cost and decides
 // how the run ends. A line of any other shape is left to be posted as plain output.
+// Traces: each assistant message (one API call, however many lines it is printed as) is an `llm`
+// span with its model and token usage, from the previous line of its agent to its arrival; a
+// subagent's messages carry `parent_tool_use_id`, so its turns and tool calls nest under the Task
+// call that started it. The result line's cost, and whatever tokens the turns did not report, go
+// in one last usage report, so the run's usage totals are the result line's.
+import { SPAN_ENDED, SPAN_STARTED, USAGE_REPORT } from '../shared/span-events.ts';
 import type { EventInput, JsonObject } from '../shared/types.ts';
 import { isObject } from '../shared/validate.ts';
 
@@ -50,8 +56,29 @@ function contentText(content: unknown): unknown {
     .join('\n');
 }
 
+/** The spanId of an assistant message's llm span. */
+export function llmSpanId(messageId: string): string {
+  return `llm:${messageId}`;
+}
+
+/** Where the main agent's timing is kept in `#lastLineMs` (a subagent's key is its Task call id). */
+const MAIN_AGENT = '';
+
+interface TurnTokens {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+}
+
 export class ClaudeStream {
   #calls = new Map<string, OpenCall>();
+  /** Wall clock = this + performance.now(); the translation is timed on the monotonic clock. */
+  #wallOffsetMs = Date.now() - performance.now();
+  /** Per agent, when its last line arrived: the earliest its next API call can have started. */
+  #lastLineMs = new Map<string, number>();
+  #messages = new Set<string>();
+  /** What the turns' usage reports added up to, so the result line reports only the rest. */
+  #turns: TurnTokens = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0 };
   #model: string | undefined;
   #sessionId: string | undefined;
   /** Set by the result line: how the run ends, whatever the process's exit code. */
@@ -69,12 +96,16 @@ export class ClaudeStream {
     }
     if (!isObject(line)) return undefined;
     const parent = str(line.parent_tool_use_id);
-    const extra = parent === undefined ? {} : { parentToolCallId: parent };
+    const extra = parent === undefined ? {} : { parentSpanId: parent };
+    const agent = parent ?? MAIN_AGENT;
+    const since = this.#lastLineMs.get(agent) ?? this.#lastLineMs.get(MAIN_AGENT) ?? nowMs;
+    if (line.type === 'system' || line.type === 'assistant' || line.type === 'user')
+      this.#lastLineMs.set(agent, nowMs);
     switch (line.type) {
       case 'system':
         return line.subtype === 'init' ? this.#init(line) : undefined;
       case 'assistant':
-        return this.#assistant(line, nowMs, extra);
+        return this.#assistant(line, nowMs, extra, since);
       case 'user':
         return this.#user(line, nowMs, extra);
       case 'result':
@@ -82,6 +113,48 @@ export class ClaudeStream {
       default:
         return undefined;
     }
+  }
+
+  #iso(monotonicMs: number): string {
+    return new Date(this.#wallOffsetMs + monotonicMs).toISOString();
+  }
+
+  /** The llm span of an assistant message, the first time one of its lines arrives. */
+  #turn(message: JsonObject, nowMs: number, extra: JsonObject, sinceMs: number): EventInput[] {
+    const messageId = str(message.id);
+    if (messageId === undefined || this.#messages.has(messageId)) return [];
+    this.#messages.add(messageId);
+    const spanId = llmSpanId(messageId);
+    const model = str(message.model) ?? this.#model;
+    const events: EventInput[] = [
+      {
+        type: SPAN_STARTED,
+        ts: this.#iso(Math.min(sinceMs, nowMs)),
+        payload: defined({
+          spanId,
+          ...extra,
+          name: model ?? 'assistant turn',
+          kind: 'llm',
+          attributes: defined({ model, messageId }),
+        }),
+      },
+      { type: SPAN_ENDED, ts: this.#iso(nowMs), payload: { spanId, status: 'ok' } },
+    ];
+    const usage = isObject(message.usage) ? message.usage : undefined;
+    if (usage) {
+      const tokens: TurnTokens = {
+        inputTokens: num(usage.input_tokens) ?? 0,
+        outputTokens: num(usage.output_tokens) ?? 0,
+        cacheReadTokens: num(usage.cache_read_input_tokens) ?? 0,
+      };
+      for (const field of Object.keys(tokens) as Array<keyof TurnTokens>)
+        this.#turns[field] += tokens[field];
+      events.push({
+        type: USAGE_REPORT,
+        payload: defined({ spanId, reportId: spanId, ...tokens, model }),
+      });
+    }
+    return events;
   }
 
   #init(line: JsonObject): ClaudeTranslation {
@@ -102,10 +175,15 @@ export class ClaudeStream {
     };
   }
 
-  #assistant(line: JsonObject, nowMs: number, extra: JsonObject): ClaudeTranslation | undefined {
+  #assistant(
+    line: JsonObject,
+    nowMs: number,
+    extra: JsonObject,
+    sinceMs: number,
+  ): ClaudeTranslation | undefined {
     const message = line.message;
     if (!isObject(message) || !Array.isArray(message.content)) return undefined;
-    const events: EventInput[] = [];
+    const events: EventInput[] = this.#turn(message, nowMs, extra, sinceMs);
     for (const block of message.content) {
       if (!isObject(block)) continue;
       if (block.type === 'text' && typeof block.text === 'string') {
@@ -188,16 +266,18 @@ export class ClaudeStream {
       message: failed ? resultText || `Claude Code ended with ${subtype}` : 'Claude Code finished',
       payload: defined({ subtype, result: resultText, numTurns, durationMs, costUsd }),
     };
+    // The turns reported their own tokens; this report brings the totals up to the result's.
+    const rest = (total: number | undefined, reported: number) =>
+      total !== undefined && total > reported ? total - reported : undefined;
     return {
       events: [
         {
-          type: 'usage.report',
+          type: USAGE_REPORT,
           payload: defined({
-            inputTokens,
-            outputTokens,
+            inputTokens: rest(inputTokens, this.#turns.inputTokens),
+            outputTokens: rest(outputTokens, this.#turns.outputTokens),
+            cacheReadTokens: rest(num(usage.cache_read_input_tokens), this.#turns.cacheReadTokens),
             costUsd,
-            cacheReadInputTokens: num(usage.cache_read_input_tokens),
-            cacheCreationInputTokens: num(usage.cache_creation_input_tokens),
             model: this.#model,
           }),
         },

@@ -1,14 +1,18 @@
 // Every subcommand, in the order the help lists them.
 import type { Command } from './command.ts';
+import { compareCommand } from './commands/compare.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
 import { execCommand } from './commands/exec.ts';
 import { emitCommand } from './commands/emit.ts';
+import { enqueueCommand } from './commands/enqueue.ts';
 import { finishCommand } from './commands/finish.ts';
 import { lsCommand } from './commands/ls.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { startCommand } from './commands/start.ts';
 import { tailCommand } from './commands/tail.ts';
+import { workerCommand } from './commands/worker.ts';
+import { workersCommand } from './commands/workers.ts';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -17,10 +21,14 @@ export const COMMANDS: readonly Command[] = [
   finishCommand,
   lsCommand,
   tailCommand,
+  compareCommand,
   execCommand,
   pauseCommand,
   resumeCommand,
   stopCommand,
+  enqueueCommand,
+  workerCommand,
+  workersCommand,
   serveCommand,
 ];
 

@@ -36,6 +36,13 @@ export interface ExecOptions {
   note(text: string): void;
   onCreated?(run: Run): void;
   onSpawned?(pid: number | undefined): void;
+  /**
+   * When given, the caller owns SIGINT / SIGTERM / SIGHUP (a worker running many commands):
+   * aborting it with a signal's name stops the command as that signal would have.
+   */
+  stopSignal?: AbortSignal;
+  /** Whether our stdin is piped to the command; by default when it is not a terminal. */
+  forwardStdin?: boolean;
 }
 
 export type { ExecResult };
@@ -64,10 +71,11 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const output = new OutputEvents({ runId, format, sender, scrub, clean, deliver });
   const post = (event: EventInput): void => output.post(event);
 
-  const { group, release } = spawnGroup(options.command, options.args);
+  const forwardStdin = options.forwardStdin ?? process.stdin.isTTY !== true;
+  const { group, release } = spawnGroup(options.command, options.args, forwardStdin);
   const { child } = group;
   const stop: StopState = { cause: undefined };
-  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop);
+  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop, options.stopSignal);
   const control = openControl({ client, sender, group, output, graceMs, note, stop });
   options.onSpawned?.(child.pid);
   if (format !== 'claude' && child.pid !== undefined) {
@@ -124,16 +132,16 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
 
 /**
  * Spawns the command in its own group. It sees pipes, not a terminal; unbuffered Python output
- * keeps lines live; our stdin is passed on unless it is a terminal. `release` undoes what this
+ * keeps lines live; our stdin is passed on when `forwardStdin`. `release` undoes what this
  * set up in our own process.
  */
 function spawnGroup(
   command: string,
   args: readonly string[],
+  forwardStdin: boolean,
 ): { group: ProcessGroup; release(): void } {
   const env = { ...process.env };
   env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
   const group = new ProcessGroup(command, args, { env, stdin: forwardStdin ? 'pipe' : 'ignore' });
   // No child outlives exec on any exit we can catch.
   const killOnExit = (): void => group.kill();
@@ -173,13 +181,17 @@ function deliverUnlessFailed(
   };
 }
 
-/** Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once). */
+/**
+ * Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once); with
+ * `stopSignal`, its caller hears the signals and aborts it with the signal's name instead.
+ */
 function listenForOwnSignals(
   group: ProcessGroup,
   shown: string,
   graceMs: number,
   note: (text: string) => void,
   stop: StopState,
+  stopSignal: AbortSignal | undefined,
 ): () => void {
   let signalled = false;
   const onSignal = (name: OwnSignal): void => {
@@ -193,6 +205,12 @@ function listenForOwnSignals(
     note(`agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`);
     group.terminate(graceMs);
   };
+  if (stopSignal) {
+    const onStop = (): void => onSignal(stopSignal.reason as OwnSignal);
+    if (stopSignal.aborted) onStop();
+    else stopSignal.addEventListener('abort', onStop, { once: true });
+    return () => stopSignal.removeEventListener('abort', onStop);
+  }
   const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
   for (const name of names) process.on(name, onSignal);
   return () => {

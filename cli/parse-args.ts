@@ -30,7 +30,7 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
-  /** A string option given any number of times; its value is the list, in order. */
+  /** A string option that may be given again and again; its value is the list, in order. */
   repeatable?: boolean;
 }
 
@@ -125,17 +125,18 @@ export function parseArgs(
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
     const value = convert(spec, raw, flag, command);
-    const earlier = options[spec.name];
-    options[spec.name] = spec.repeatable
-      ? [...(Array.isArray(earlier) ? earlier : []), String(value)]
-      : value;
+    if (spec.repeatable) {
+      const earlier = options[spec.name];
+      options[spec.name] = [...(Array.isArray(earlier) ? earlier : []), String(value)];
+    } else options[spec.name] = value;
   }
 
   for (const spec of specs) {
     if (options[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') {
-      options[spec.name] = convert(spec, fromEnv, spec.env!, command);
+      const value = convert(spec, fromEnv, spec.env!, command);
+      options[spec.name] = spec.repeatable ? [String(value)] : value;
     } else if (spec.default !== undefined) {
       options[spec.name] = spec.default;
     }

@@ -8,7 +8,7 @@ import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
 import { EventSender, refused } from './event-sender.ts';
 import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
-import { simulatedStepEvents } from './simulated-step.ts';
+import { agentSpanEnd, agentSpanStart, simulatedStep } from './simulated-step.ts';
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -64,6 +64,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   const config: Record<string, number> = { steps, interval: intervalMs, seed };
   if (failAt !== undefined) config.failAt = failAt;
   sender.emit({ type: 'run.started', payload: { message: 'Agent run initialized', config } });
+  sender.emit(agentSpanStart(options.title));
   sender.patch({
     metadata: {
       estimatedCost: 0.05,
@@ -86,6 +87,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   }
   const { stepsDone, errorMessage } = outcome;
   let status: SimulatedRunStatus = errorMessage === undefined ? 'completed' : 'error';
+  if (status !== 'error') sender.emit(agentSpanEnd('ok'));
   let stopReason: string | undefined;
   if (status === 'completed' && (signal.aborted || stopped.signal.aborted)) {
     status = 'stopped';
@@ -179,22 +181,41 @@ async function runSteps(
     if (step === failAt) {
       const errorMessage = `Simulated failure at step ${step}`;
       const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
+      sender.emit(agentSpanEnd('error'));
       sender.emit({ type: 'run.error', level: 'error', payload: { message: errorMessage, stack } });
       sender.patch({ status: 'error', errorMessage });
       return { stepsDone, errorMessage };
     }
-    const events = simulatedStepEvents(step, steps, random);
-    for (const event of events) sender.emit(event);
+    const plan = simulatedStep(step, steps, random);
+    const events = [...plan.opening];
+    for (const event of plan.opening) sender.emit(event);
+    // The step's call lasts part of its interval, so its span fits inside the step and the run.
+    const workStartedAt = performance.now();
+    let aborted = false;
+    if (plan.workFraction > 0 && intervalMs > 0)
+      aborted = !(await pause(Math.round(intervalMs * plan.workFraction), stopSignal));
+    for (const event of plan.closing(performance.now() - workStartedAt)) {
+      events.push(event);
+      sender.emit(event);
+    }
     stepsDone = step;
     options.onStep?.(step, events);
-    if (step === steps) break;
-    try {
-      // With no interval, still let the sender's I/O run between steps.
-      if (intervalMs > 0) await sleep(intervalMs, undefined, { signal: stopSignal });
-      else await yieldToIo();
-    } catch {
-      break; // aborted by a signal or a stop request
-    }
+    if (step === steps || aborted) break;
+    const rest = intervalMs - (performance.now() - workStartedAt);
+    // With no interval, still let the sender's I/O run between steps.
+    if (rest > 0) {
+      if (!(await pause(rest, stopSignal))) break; // aborted by a signal or a stop request
+    } else await yieldToIo();
   }
   return { stepsDone };
+}
+
+/** Sleeps `ms`; false when the signal ended the sleep early. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,10 +1,33 @@
 // The events of one step of the simulated agent, drawn from a seeded generator so that a seed
 // replays the same run. Shapes follow the original CLI's traffic, plus the tool-call id and
-// duration docs/protocol.md asks for.
+// duration PROTOCOL.md asks for, and a small trace: the run is an `agent` span, each step a `task`
+// span inside it, and a step's tool call or (now and then) llm call a span inside the step that
+// lasts part of the step's interval, so every span fits inside its run.
 import type { Random } from '../shared/random.ts';
+import { SPAN_ENDED, SPAN_STARTED, USAGE_REPORT } from '../shared/span-events.ts';
 import type { EventInput } from '../shared/types.ts';
 
 export const AGENT_ID = 'agent-runner';
+/** The run's root span. */
+export const AGENT_SPAN_ID = 'agent';
+export const SIMULATED_MODEL = 'sim-model-1';
+/** A made-up price the simulated producer reports, as a real one would report its own. */
+const SIM_USD_PER_1K_TOKENS = 0.003;
+/** One step in this many brings an llm call (when it has no tool call). */
+const LLM_STEP_ODDS = 3;
+
+export function stepSpanId(step: number): string {
+  return `step-${step}`;
+}
+
+/** One step: what is sent at its start, how long its call lasts, and what is sent at its end. */
+export interface SimulatedStep {
+  opening: EventInput[];
+  /** The share of the step's interval its tool or llm call lasts (0: the step has none). */
+  workFraction: number;
+  /** The events that end the step, given how long its call took. */
+  closing(elapsedMs: number): EventInput[];
+}
 
 const TOOLS = [
   { toolName: 'ReadFile', args: (step: number) => ({ path: `data/file_${step}.txt` }) },
@@ -30,8 +53,18 @@ const METRICS = [
 
 const EXTRAS = ['task', 'tool', 'metric'] as const;
 
-export function simulatedStepEvents(step: number, total: number, random: Random): EventInput[] {
-  const events: EventInput[] = [
+export function simulatedStep(step: number, total: number, random: Random): SimulatedStep {
+  const stepSpan = stepSpanId(step);
+  const opening: EventInput[] = [
+    {
+      type: SPAN_STARTED,
+      payload: {
+        spanId: stepSpan,
+        parentSpanId: AGENT_SPAN_ID,
+        name: `step ${step}`,
+        kind: 'task',
+      },
+    },
     {
       type: 'task.progress',
       level: 'info',
@@ -43,12 +76,13 @@ export function simulatedStepEvents(step: number, total: number, random: Random)
       },
     },
   ];
+  const endStep: EventInput = { type: SPAN_ENDED, payload: { spanId: stepSpan, status: 'ok' } };
   const extra = random.pick(EXTRAS);
   if (extra === 'task') {
     const taskId = random.uuid();
     const taskName = random.pick(TASKS);
     const base = { type: 'task.progress', agentId: AGENT_ID, taskId };
-    events.push(
+    opening.push(
       { ...base, payload: { taskName, status: 'running', step } },
       { ...base, payload: { taskName, status: 'done', step, result: 'completed successfully' } },
     );
@@ -57,22 +91,33 @@ export function simulatedStepEvents(step: number, total: number, random: Random)
     const taskId = random.uuid();
     const toolCallId = `call_${random.uuid()}`;
     const { toolName } = tool;
-    events.push(
-      { type: 'tool.called', taskId, payload: { toolName, toolCallId, args: tool.args(step) } },
-      {
-        type: 'tool.result',
-        taskId,
-        payload: {
-          toolName,
-          toolCallId,
-          result: `Success: processed ${random.int(100, 999)} bytes`,
-          duration: random.int(20, 300),
+    const bytes = random.int(100, 999);
+    opening.push({
+      type: 'tool.called',
+      taskId,
+      payload: { toolName, toolCallId, parentSpanId: stepSpan, args: tool.args(step) },
+    });
+    return {
+      opening,
+      workFraction: random.int(20, 80) / 100,
+      closing: (elapsedMs) => [
+        {
+          type: 'tool.result',
+          taskId,
+          payload: {
+            toolName,
+            toolCallId,
+            parentSpanId: stepSpan,
+            result: `Success: processed ${bytes} bytes`,
+            duration: Math.round(elapsedMs),
+          },
         },
-      },
-    );
+        endStep,
+      ],
+    };
   } else {
     const metric = random.pick(METRICS);
-    events.push({
+    opening.push({
       type: 'metric',
       level: 'debug',
       payload: {
@@ -83,5 +128,50 @@ export function simulatedStepEvents(step: number, total: number, random: Random)
       },
     });
   }
-  return events;
+  if (random.int(1, LLM_STEP_ODDS) !== 1)
+    return { opening, workFraction: 0, closing: () => [endStep] };
+  const llmSpan = `llm-${step}`;
+  const inputTokens = random.int(200, 4000);
+  const outputTokens = random.int(20, 800);
+  opening.push({
+    type: SPAN_STARTED,
+    payload: {
+      spanId: llmSpan,
+      parentSpanId: stepSpan,
+      name: SIMULATED_MODEL,
+      kind: 'llm',
+      attributes: { model: SIMULATED_MODEL },
+    },
+  });
+  return {
+    opening,
+    workFraction: random.int(30, 90) / 100,
+    closing: () => [
+      { type: SPAN_ENDED, payload: { spanId: llmSpan, status: 'ok' } },
+      {
+        type: USAGE_REPORT,
+        payload: {
+          spanId: llmSpan,
+          model: SIMULATED_MODEL,
+          inputTokens,
+          outputTokens,
+          costUsd:
+            Math.round(((inputTokens + outputTokens) / 1000) * SIM_USD_PER_1K_TOKENS * 1e6) / 1e6,
+        },
+      },
+      endStep,
+    ],
+  };
+}
+
+/** The run's root span, started with the run and ended with it. */
+export function agentSpanStart(title: string): EventInput {
+  return {
+    type: SPAN_STARTED,
+    payload: { spanId: AGENT_SPAN_ID, name: title, kind: 'agent' },
+  };
+}
+
+export function agentSpanEnd(status: 'ok' | 'error'): EventInput {
+  return { type: SPAN_ENDED, payload: { spanId: AGENT_SPAN_ID, status } };
 }

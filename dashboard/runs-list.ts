@@ -155,6 +155,7 @@ export class RunsList {
   }
 
   #apply(change: RunChange): void {
+    if (change.kind === 'worker') return; // the Workers view's
     if (change.kind === 'deleted') {
       this.#runs.delete(change.id);
     } else {

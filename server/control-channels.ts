@@ -5,6 +5,7 @@ import { CONTROL_ALLOWED_FROM, CONTROL_CONFIRMATION } from '../shared/control-tr
 import { ConflictError } from '../shared/errors.ts';
 import { formatSse } from '../shared/sse.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
+import { isTerminal } from '../shared/validate.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
 
@@ -58,13 +59,25 @@ export class ControlChannels {
     const run = this.#store.getRun(runId)!;
     const pending = this.#pending.get(runId);
     if (pending && run.control?.pending && pending.seq > lastSeenSeq) res.write(pending.message);
-    this.#store.setControl(runId, { ...run.control, producerAttached: true });
+    // A producer that reconnects is no longer detached.
+    const { detachedAt: _, ...control } = run.control ?? { producerAttached: true };
+    // The first attach is written at once: after a crash, the restarted server must know this run
+    // had a producer to lose (control state is otherwise only checkpointed).
+    if (run.control === undefined)
+      this.#store.updateRun(runId, (current) => ({
+        ...current,
+        control: { producerAttached: true },
+      }));
+    else this.#store.setControl(runId, { ...control, producerAttached: true });
     res.on('close', () => {
       channels.delete(res);
       if (channels.size > 0) return;
       this.#channels.delete(runId);
       const current = this.#store.getRun(runId);
-      if (current) this.#store.setControl(runId, { ...current.control, producerAttached: false });
+      if (!current) return;
+      // From now on the run counts down to producer-lost (producer-leases.ts), unless it ended.
+      const detached = isTerminal(current.status) ? {} : { detachedAt: new Date().toISOString() };
+      this.#store.setControl(runId, { ...current.control, producerAttached: false, ...detached });
     });
   }
 }

@@ -7,6 +7,7 @@ import type { AppServices } from './app-services.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
 import { HttpError } from './http-error.ts';
+import { ProducerLeases } from './producer-leases.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -15,10 +16,14 @@ import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
 import { OtlpExporter } from './otlp-exporter.ts';
 import { runRoutes } from './routes/runs.ts';
+import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { workerRoutes } from './routes/workers.ts';
+import { SpanIndex } from './span-index.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
+import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
   store: Store;
@@ -27,6 +32,8 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** A producer (or worker) gone this long is lost (serve --lost-after). */
+  lostAfterMs: number;
   /** Export runs and spans over OTLP/HTTP. */
   otlp?: OtlpExportConfig;
 }
@@ -51,10 +58,18 @@ export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
+  const leases = new ProducerLeases(store, options.lostAfterMs, log);
+  const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
   store.listen(hub);
+  const spans = new SpanIndex(store);
+  store.listen(spans);
+  store.listen(leases);
+  store.listen(queue);
+  leases.start();
+  queue.start();
   const exporter = options.otlp && new OtlpExporter(store, { ...options.otlp, log });
   if (exporter) store.listen(exporter);
-  const services: AppServices = { store, hub, control, exporter };
+  const services: AppServices = { store, hub, control, spans, queue, exporter };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -62,6 +77,8 @@ export function createApp(options: AppOptions): App {
     .add(eventRoutes(services))
     .add(streamRoutes(services))
     .add(controlRoutes(services))
+    .add(spanRoutes(services))
+    .add(workerRoutes(services))
     .add(otlpRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
@@ -96,6 +113,8 @@ export function createApp(options: AppOptions): App {
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
     close() {
+      leases.close();
+      queue.close();
       hub.closeAll();
       exporter?.close();
     },

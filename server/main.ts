@@ -37,6 +37,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     dashboardDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
     log: createLog(options.quiet),
     logRequests: !options.quiet,
+    lostAfterMs: options.lostAfterMs,
     otlp: options.otlp,
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.handle);

@@ -40,7 +40,7 @@ export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
   'access-control-allow-headers': 'content-type, x-api-key, authorization, last-event-id',
-  'access-control-expose-headers': 'link',
+  'access-control-expose-headers': 'link, x-agentops-last-seq',
   'access-control-max-age': '600',
 } as const;
 

@@ -47,6 +47,20 @@ export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
 export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];
 
+/** serve --lost-after: a producer detached this long with no event is lost. */
+export const DEFAULT_LOST_AFTER_MS = 60_000;
+/** The longest `lease` a run may ask for: 30 days. */
+export const MAX_LEASE_S = 30 * 86_400;
+export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const DEFAULT_MAX_ATTEMPTS = 1;
+export const MAX_ATTEMPTS_LIMIT = 10;
+/** A task's input value may be this long (it becomes one command-line argument). */
+export const MAX_INPUT_VALUE_LENGTH = 100_000;
+export const MAX_WORKER_CONCURRENCY = 1000;
+export const MAX_WORKER_TASKS = 100;
+/** A worker gone this long is dropped from GET /api/workers. */
+export const GONE_WORKER_KEEP_MS = 10 * 60_000;
 /**
  * OTLP/HTTP request bodies (/v1/traces), before and after gzip. OTLP recommends 64 MiB; a quarter
  * of that holds tens of thousands of spans and keeps one request's memory modest.

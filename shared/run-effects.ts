@@ -1,6 +1,8 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
+import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
+import { addUsage, hasUsage } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
 /** The event a producer posts to end its run with each final status. */
@@ -59,6 +61,11 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   run.updatedAt = now;
   if (event.type === 'tool.called') run.toolCallCount += 1;
   if (countsAsError(event)) run.errorCount += 1;
+  if (event.type === USAGE_REPORT) {
+    const usage = { ...run.usage };
+    addUsage(usage, event.payload);
+    if (hasUsage(usage)) run.usage = usage;
+  }
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.

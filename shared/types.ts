@@ -1,4 +1,5 @@
 import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
+import type { Usage } from './usage.ts';
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type Level = (typeof LEVELS)[number];
@@ -11,6 +12,20 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** When the producer's control channel closed; cleared when it reconnects. */
+  detachedAt?: string;
+}
+
+/** A run made with `lease: <seconds>`: every event and every re-attach moves `expiresAt`. */
+export interface RunLease {
+  seconds: number;
+  expiresAt: string;
+}
+
+/** The worker that claimed a queued run. */
+export interface RunWorker {
+  id: string;
+  name: string;
 }
 
 export interface Run {
@@ -28,7 +43,62 @@ export interface Run {
   lastSeq: number;
   lastEventAt?: string;
   control?: RunControl;
+  /** Totals of the run's usage.report events; see shared/usage.ts. */
+  usage?: Usage;
+  lease?: RunLease;
+  /** Queued work: the task a worker runs, the values of its parameters, and its attempts. */
+  task?: string;
+  input?: TaskInput;
+  queuedAt?: string;
+  attempt?: number;
+  maxAttempts?: number;
+  worker?: RunWorker;
 }
+
+/** Values that fill a task's `{param}` placeholders, each one whole argument. */
+export type TaskInput = { [param: string]: string | number | boolean };
+
+export interface TaskParam {
+  name: string;
+  /** False for a parameter the task has a default for (the built-in simulate task's). */
+  required: boolean;
+}
+
+/** A task a worker offers: a name its operator defined, and the parameters it takes. */
+export interface TaskOffer {
+  name: string;
+  params: TaskParam[];
+  format?: string;
+}
+
+export type WorkerState = 'idle' | 'busy' | 'gone';
+
+/** What a worker says about itself when it connects. */
+export interface WorkerAnnouncement {
+  id?: string;
+  name: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  tasks: TaskOffer[];
+}
+
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  tasks: TaskOffer[];
+  /** The runs it has claimed and not yet ended. */
+  running: string[];
+  startedAt: string;
+  lastSeenAt: string;
+  state: WorkerState;
+}
+
+/** What the server pushes on a worker's claims stream. */
+export type ClaimMessage = { kind: 'claim'; run: Run };
 
 export interface AgentEvent {
   id: string;
@@ -58,6 +128,11 @@ export interface RunInput {
   title?: string;
   status?: RunStatus;
   metadata?: JsonObject;
+  /** Seconds without an event after which the server ends the run as producer-lost. */
+  lease?: number;
+  task?: string;
+  input?: TaskInput;
+  maxAttempts?: number;
 }
 
 export interface RunPatch {
@@ -78,6 +153,8 @@ export interface ServeOptions {
   apiKey: string | undefined;
   /** No request log on stderr. */
   quiet: boolean;
+  /** A producer or worker gone this long is lost (--lost-after). */
+  lostAfterMs: number;
   /** `--otlp-endpoint`: export runs and spans over OTLP/HTTP. */
   otlp?: OtlpExportConfig;
 }
@@ -112,7 +189,10 @@ export interface BatchResponse {
   results: BatchItemResult[];
 }
 
-export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };
+export type RunChange =
+  | { kind: 'run'; run: Run }
+  | { kind: 'deleted'; id: string }
+  | { kind: 'worker'; worker: WorkerInfo };
 
 export interface Health {
   status: 'ok' | 'degraded';

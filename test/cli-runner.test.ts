@@ -28,7 +28,9 @@ const sorted = (object: object): string[] => Object.keys(object).sort();
 function comparable(events: any[]): unknown[] {
   return events.map(({ type, level, agentId, taskId, payload }) => {
     const { duration, ...rest } = payload;
-    return { type, level, agentId, taskId, payload: type === 'run.completed' ? rest : payload };
+    // Durations are measured, not drawn: they differ from run to run.
+    const timed = type === 'run.completed' || type === 'tool.result';
+    return { type, level, agentId, taskId, payload: timed ? rest : payload };
   });
 }
 
@@ -116,12 +118,12 @@ test('agent-ops (the runner)', async (t) => {
       for (const call of calls)
         assert.deepEqual(
           sorted(call.payload),
-          [...sorted(originalCalled.payload), 'toolCallId'].sort(),
+          [...sorted(originalCalled.payload), 'toolCallId', 'parentSpanId'].sort(),
         );
       for (const result of rest.filter((event) => event.type === 'tool.result')) {
         assert.deepEqual(
           sorted(result.payload),
-          [...sorted(originalResult.payload), 'toolCallId'].sort(),
+          [...sorted(originalResult.payload), 'toolCallId', 'parentSpanId'].sort(),
         );
       }
       const metrics = rest.filter((event) => event.type === 'metric');
@@ -131,8 +133,15 @@ test('agent-ops (the runner)', async (t) => {
         assert.equal(typeof metric.payload.value, 'number');
         assert.equal(typeof metric.payload.unit, 'string');
       }
-      // Nothing else: every event is one of the kinds above.
-      assert.equal(steps.length + tasks.length + calls.length * 2 + metrics.length, rest.length);
+      // Nothing else: every event is one of the kinds above, or the trace's spans and usage.
+      const trace = rest.filter((event) =>
+        /^(span\.(started|ended)|usage\.report)$/.test(event.type),
+      );
+      assert.ok(trace.length >= 2 + 30 * 2, 'an agent span and a span per step');
+      assert.equal(
+        steps.length + tasks.length + calls.length * 2 + metrics.length + trace.length,
+        rest.length,
+      );
     },
   );
 
@@ -161,6 +170,63 @@ test('agent-ops (the runner)', async (t) => {
     }
     assert.equal((await storedRun(server.url, runId)).toolCallCount, calls.length);
   });
+
+  await t.test(
+    'draws a nested trace: steps in the agent span, calls in the steps, all inside the run',
+    async () => {
+      const runId = 'runner-trace';
+      const result = await runCli([
+        '--server',
+        server.url,
+        '--interval',
+        '40',
+        '--steps',
+        '12',
+        '--seed',
+        '5',
+        '--id',
+        runId,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const run = await storedRun(server.url, runId);
+      const spans = (await (await fetch(`${server.url}/api/runs/${runId}/spans`)).json()) as any[];
+      assert.equal(spans[0].spanId, 'agent');
+      assert.equal(spans[0].kind, 'agent');
+      const steps = spans.filter((span) => span.kind === 'task');
+      assert.equal(steps.length, 12);
+      assert.ok(steps.every((span) => span.parentSpanId === 'agent' && span.depth === 1));
+      const inner = spans.filter((span) => span.kind === 'tool' || span.kind === 'llm');
+      assert.ok(
+        inner.some((span) => span.kind === 'tool'),
+        'tool calls',
+      );
+      assert.ok(
+        inner.some((span) => span.kind === 'llm'),
+        'llm calls',
+      );
+      const byId = new Map(spans.map((span) => [span.spanId, span]));
+      const runStart = Date.parse(run.startedAt);
+      const runEnd = Date.parse(run.endedAt);
+      for (const span of spans) {
+        assert.equal(span.status, 'ok', span.spanId);
+        assert.ok(
+          span.startTs >= runStart - 5 && span.endTs <= runEnd + 5,
+          `${span.spanId} in run`,
+        );
+      }
+      for (const span of inner) {
+        const step = byId.get(span.parentSpanId);
+        assert.equal(step.kind, 'task');
+        assert.ok(span.startTs >= step.startTs && span.endTs <= step.endTs, span.spanId);
+        assert.ok(span.durationMs < 40 + 20, `${span.spanId} lasts part of its step`);
+      }
+      for (const span of inner.filter((span) => span.kind === 'llm')) {
+        assert.ok(span.usage.inputTokens > 0 && span.usage.outputTokens > 0);
+        assert.ok(span.usage.costUsd > 0);
+      }
+      assert.ok(run.usage.inputTokens > 0);
+    },
+  );
 
   await t.test('--failAt ends with run.error and the PATCH, the run in error, exit 1', async () => {
     const original = fixture('failure.jsonl');

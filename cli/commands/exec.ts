@@ -4,6 +4,7 @@ import { runDashboardUrl } from '../../shared/run-url.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import type { OptionSpec } from '../parse-args.ts';
 import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
@@ -23,6 +24,26 @@ import { withClient } from '../with-client.ts';
 
 export const DEFAULT_GRACE_MS = 5_000;
 export const MAX_GRACE_MS = 3_600_000;
+
+/** Shared with `worker`, which runs each claimed run as exec would. */
+export const GRACE_OPTION: OptionSpec = {
+  name: 'grace',
+  flags: ['--grace'],
+  type: 'duration',
+  unit: 's',
+  valueName: 'duration',
+  min: 0,
+  max: MAX_GRACE_MS,
+  default: DEFAULT_GRACE_MS,
+  description: 'On stop or Ctrl-C: time between SIGTERM and SIGKILL (bare number: s)',
+};
+
+export const NO_REDACT_OPTION: OptionSpec = {
+  name: 'noRedact',
+  flags: ['--no-redact'],
+  type: 'boolean',
+  description: 'Send output as it is, secrets included (see Notes)',
+};
 
 export const execCommand: Command = {
   name: 'exec',
@@ -46,23 +67,8 @@ export const execCommand: Command = {
       default: 'text',
       description: 'How stdout is read: text, jsonl or claude (see Notes)',
     },
-    {
-      name: 'grace',
-      flags: ['--grace'],
-      type: 'duration',
-      unit: 's',
-      valueName: 'duration',
-      min: 0,
-      max: MAX_GRACE_MS,
-      default: DEFAULT_GRACE_MS,
-      description: 'On stop or Ctrl-C: time between SIGTERM and SIGKILL (bare number: s)',
-    },
-    {
-      name: 'noRedact',
-      flags: ['--no-redact'],
-      type: 'boolean',
-      description: 'Send output as it is, secrets included (see Notes)',
-    },
+    GRACE_OPTION,
+    NO_REDACT_OPTION,
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,

@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { MAX_SEED } from '../../shared/random.ts';
 import { runDashboardUrl } from '../../shared/run-url.ts';
+import { USAGE_REPORT } from '../../shared/span-events.ts';
 import type { EventInput } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
@@ -192,16 +193,23 @@ function exitCodeFor(result: SimulatedRunResult): number {
 }
 
 function describeStep(events: readonly EventInput[]): string {
-  const extra = events[1];
-  if (!extra) return '';
-  const payload = extra.payload ?? {};
-  if (extra.type === 'tool.called') {
-    const result = events[2]?.payload ?? {};
-    return `tool ${String(payload.toolName)} (${String(result.duration)} ms)`;
+  const find = (test: (event: EventInput) => boolean) => events.find(test)?.payload ?? {};
+  const call = events.find((event) => event.type === 'tool.called');
+  const parts: string[] = [];
+  if (call) {
+    const result = find((event) => event.type === 'tool.result');
+    parts.push(`tool ${String(call.payload?.toolName)} (${String(result.duration)} ms)`);
   }
-  if (extra.type === 'metric')
-    return `metric ${String(payload.name)} = ${String(payload.value)} ${String(payload.unit)}`;
-  return `task ${String(payload.taskName)}`;
+  const metric = events.find((event) => event.type === 'metric');
+  if (metric) {
+    const { name, value, unit } = metric.payload ?? {};
+    parts.push(`metric ${String(name)} = ${String(value)} ${String(unit)}`);
+  }
+  const task = events.find((event) => event.agentId !== undefined);
+  if (task) parts.push(`task ${String(task.payload?.taskName)}`);
+  const usage = events.find((event) => event.type === USAGE_REPORT);
+  if (usage) parts.push(`llm ${String(usage.payload?.outputTokens)} tokens out`);
+  return parts.join(', ');
 }
 
 async function runOne(

@@ -6,6 +6,7 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
+  DEFAULT_LOST_AFTER_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -20,6 +21,9 @@ import { EXIT } from '../exit-codes.ts';
 
 /** Highest TCP port. */
 const MAX_PORT = 65_535;
+/** The longest --lost-after: a week. */
+const MAX_LOST_AFTER_MS = 7 * 86_400_000;
+
 /** service.name on what we export, unless OTEL_SERVICE_NAME says otherwise. */
 const DEFAULT_SERVICE_NAME = 'agent-ops';
 
@@ -130,6 +134,18 @@ export const serveCommand: Command = {
         'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
     },
     {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
+    },
+    {
       name: 'otlpEndpoint',
       flags: ['--otlp-endpoint'],
       type: 'string',
@@ -158,6 +174,7 @@ export const serveCommand: Command = {
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
+    'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
     'agent-ops serve --otlp-endpoint http://localhost:4318 --otlp-header x-tenant=dev',
   ],
@@ -174,6 +191,7 @@ export const serveCommand: Command = {
       retentionMax: options.retention === undefined ? undefined : Number(options.retention),
       apiKey: env.AGENTOPS_API_KEY || undefined,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
+      lostAfterMs: Number(options.lostAfter),
       otlp: otlpExportOf(options),
     };
     // Beside this bundle in dist/; a URL the bundler leaves alone.

@@ -104,16 +104,22 @@ export function runCli(
 }
 
 /** The events the server stored for a run, in seq order. */
+/** Every stored event of a run, page by page. */
 export async function storedEvents(
   url: string,
   runId: string,
   headers: Record<string, string> = {},
 ): Promise<any[]> {
-  const response = await fetch(`${url}/api/runs/${encodeURIComponent(runId)}/events?limit=5000`, {
-    headers,
-  });
-  if (response.status !== 200) throw new Error(`GET events of ${runId}: ${response.status}`);
-  return (await response.json()) as any[];
+  const events: any[] = [];
+  for (;;) {
+    const after = events.at(-1)?.seq ?? 0;
+    const path = `/api/runs/${encodeURIComponent(runId)}/events?limit=5000&after=${after}`;
+    const response = await fetch(url + path, { headers });
+    if (response.status !== 200) throw new Error(`GET events of ${runId}: ${response.status}`);
+    const page = (await response.json()) as any[];
+    events.push(...page);
+    if (page.length < 5000) return events;
+  }
 }
 
 export async function storedRun(
