@@ -96,6 +96,41 @@ test('POST /v1/traces', async (t) => {
   );
 
   await t.test(
+    'the run has the trace as its span tree, with usage per llm call and in all',
+    async () => {
+      const spans = (
+        await api<Array<Record<string, unknown>>>(server.url, `/api/runs/${runId}/spans`)
+      ).body;
+      assert.deepEqual(
+        spans.map((span) => [
+          span.spanId,
+          span.parentSpanId,
+          span.name,
+          span.kind,
+          span.status,
+          span.durationMs,
+          span.depth,
+        ]),
+        [
+          [ids.root, null, 'invoke_agent coder', 'agent', 'ok', 5000, 0],
+          [ids.chat1, ids.root, 'chat claude-sonnet-4', 'llm', 'ok', 1000, 1],
+          [ids.read, ids.root, 'read_file', 'tool', 'ok', 50, 1],
+          [ids.bash, ids.root, 'bash', 'tool', 'error', 1000, 1],
+          [ids.lint, ids.bash, 'task lint', 'other', 'ok', 600, 2],
+          [ids.chat2, ids.root, 'chat claude-sonnet-4', 'llm', 'ok', 2500, 1],
+        ],
+      );
+      assert.deepEqual(spans[1]!.usage, {
+        inputTokens: 1200,
+        outputTokens: 340,
+        model: 'claude-sonnet-4',
+      });
+      const run = (await api<Run>(server.url, `/api/runs/${runId}`)).body;
+      assert.deepEqual(run.usage, { inputTokens: 2000, outputTokens: 460 });
+    },
+  );
+
+  await t.test(
     'the same spans again, over protobuf and gzipped JSON, store nothing new',
     async () => {
       const before = (await api<Run>(server.url, `/api/runs/${runId}`)).body.eventCount;
