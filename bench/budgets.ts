@@ -69,7 +69,8 @@ export const BUDGETS = {
   approvals: {
     what: 'approvals',
     text: 'decision → producer p99 ≤ 50 ms',
-    scenario: undefined,
+    scenario: 'approvals',
+    p99Ms: 50,
   },
   dashboard: {
     what: 'dashboard',

@@ -12,5 +12,6 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   store: () => import('./scenarios/store.ts'),
   bundles: () => import('./scenarios/bundles.ts'),
   dashboard: () => import('./scenarios/dashboard.ts'),
+  approvals: () => import('./scenarios/approvals.ts'),
   otel: () => import('./scenarios/otel.ts'),
 };

@@ -3,6 +3,7 @@
 import { runIdFromDashboardHash } from '../shared/run-url.ts';
 import type { Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
+import { PendingTitle } from './approval-card.ts';
 import { element } from './element.ts';
 import { RunView } from './run-view.ts';
 import { RunsList } from './runs-list.ts';
@@ -19,9 +20,12 @@ const placeholder = element(
 let view: RunView | undefined;
 let routeToken = 0;
 
+const pendingTitle = new PendingTitle();
 const runsList = new RunsList((run) => {
+  pendingTitle.update(run);
   if (view?.run.id === run.id) view.updateRun(run);
 });
+void pendingTitle.load();
 document.body.append(element('div', { class: 'app' }, runsList.element, main));
 
 function runIdFromHash(): string | undefined {
@@ -36,7 +40,7 @@ async function route(): Promise<void> {
   view?.close();
   view = undefined;
   if (id === undefined) {
-    document.title = 'agent-ops';
+    pendingTitle.setBase('agent-ops');
     main.replaceChildren(placeholder);
     return;
   }
@@ -59,7 +63,7 @@ async function route(): Promise<void> {
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
   view = new RunView(run);
-  document.title = `${run.title} · agent-ops`;
+  pendingTitle.setBase(`${run.title} · agent-ops`);
   main.replaceChildren(view.element);
 }
 

@@ -5,6 +5,7 @@ import { RUN_STATUSES } from '../shared/constants.ts';
 import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange } from '../shared/types.ts';
 import { apiFetch } from './api-client.ts';
+import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatDuration } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
@@ -19,6 +20,8 @@ interface Row {
   element: HTMLAnchorElement;
   dot: HTMLElement;
   title: HTMLElement;
+  /** How many approvals wait on the run. */
+  pending: HTMLElement;
   stale: HTMLElement;
   duration: HTMLElement;
   id: HTMLElement;
@@ -223,6 +226,7 @@ export class RunsList {
       const dot = element('span', { class: 'dot', 'aria-hidden': 'true' });
       const title = element('span', { class: 'run-row-title' });
       const stale = element('span', { class: 'stale-badge', text: 'stale' });
+      const pending = pendingBadge();
       const duration = element('span', { class: 'run-row-duration' });
       const id = element('span', { class: 'run-row-id' });
       const started = element('span', { class: 'run-row-started' });
@@ -230,10 +234,10 @@ export class RunsList {
       const link = element(
         'a',
         { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, dot, title, stale, duration),
+        element('span', { class: 'run-row-line' }, dot, title, pending, stale, duration),
         element('span', { class: 'run-row-line sub' }, id, started, activity),
       );
-      row = { element: link, dot, title, stale, duration, id, started, activity };
+      row = { element: link, dot, title, pending, stale, duration, id, started, activity };
       this.#rows.set(run.id, row);
     }
     row.element.dataset.status = run.status;
@@ -242,6 +246,7 @@ export class RunsList {
     row.title.textContent = run.title;
     row.title.title = run.title;
     row.stale.hidden = !isStale(run, now);
+    showPending(row.pending, run);
     row.id.textContent = run.id;
     row.id.title = run.id;
     this.tickRow(row, run, now);

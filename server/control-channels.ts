@@ -14,12 +14,16 @@ interface Pending {
   message: string;
 }
 
+/** Messages a producer that attaches after `after` (its Last-Event-ID) has not seen yet. */
+export type ReplaySource = (runId: string, after: number) => Pending[];
+
 export class ControlChannels {
   #store: Store;
   #hub: StreamHub;
   #channels = new Map<string, Set<ServerResponse>>();
   /** The last request of each run whose producer has not confirmed it, as sent on the channel. */
   #pending = new Map<string, Pending>();
+  #replaySources: ReplaySource[] = [];
 
   constructor(store: Store, hub: StreamHub) {
     this.#store = store;
@@ -47,7 +51,24 @@ export class ControlChannels {
     const pending = { seq, message: formatSse(JSON.stringify({ action, ...payload }), seq) };
     this.#pending.set(run.id, pending);
     for (const res of channels) res.write(pending.message);
-    return this.#store.setControl(run.id, { pending: action, producerAttached: true });
+    return this.#store.setControl(run.id, {
+      ...run.control,
+      pending: action,
+      producerAttached: true,
+    });
+  }
+
+  /** Sends `data` as message `seq` to every producer holding the run's channel. */
+  send(runId: string, seq: number, data: object): void {
+    const channels = this.#channels.get(runId);
+    if (!channels) return;
+    const message = formatSse(JSON.stringify(data), seq);
+    for (const res of channels) res.write(message);
+  }
+
+  /** Another kind of message (approval decisions, directives) that attach replays when missed. */
+  addReplaySource(source: ReplaySource): void {
+    this.#replaySources.push(source);
   }
 
   /** A producer holds this open; a request it has not seen (by Last-Event-ID) is sent at once. */
@@ -58,7 +79,10 @@ export class ControlChannels {
     this.#hub.track(res);
     const run = this.#store.getRun(runId)!;
     const pending = this.#pending.get(runId);
-    if (pending && run.control?.pending && pending.seq > lastSeenSeq) res.write(pending.message);
+    const missed = this.#replaySources.flatMap((source) => source(runId, lastSeenSeq));
+    if (pending && run.control?.pending && pending.seq > lastSeenSeq) missed.push(pending);
+    // In seq order, so the producer's Last-Event-ID always means "everything up to here".
+    for (const message of missed.sort((a, b) => a.seq - b.seq)) res.write(message.message);
     // A producer that reconnects is no longer detached.
     const { detachedAt: _, ...control } = run.control ?? { producerAttached: true };
     // The first attach is written at once: after a crash, the restarted server must know this run

@@ -4,13 +4,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OTLP_TRACES_PATH } from '../shared/otlp.ts';
 import type { OtlpExportConfig } from '../shared/types.ts';
 import type { AppServices } from './app-services.ts';
+import { Approvals } from './approvals.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
+import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
 import { ProducerLeases } from './producer-leases.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { controlRoutes } from './routes/control.ts';
+import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
@@ -34,6 +39,10 @@ export interface AppOptions {
   log(line: string): void;
   /** A producer (or worker) gone this long is lost (serve --lost-after). */
   lostAfterMs: number;
+  /** `serve --notify`: where to POST, and the shortest completed run worth a message. */
+  notify?: Omit<NotifierOptions, 'baseUrl'>;
+  /** The server's own address once it listens, for links in notifications. */
+  baseUrl?(): string | undefined;
   /** Export runs and spans over OTLP/HTTP. */
   otlp?: OtlpExportConfig;
 }
@@ -60,16 +69,33 @@ export function createApp(options: AppOptions): App {
   const control = new ControlChannels(store, hub);
   const leases = new ProducerLeases(store, options.lostAfterMs, log);
   const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
-  store.listen(hub);
+  const approvals = new Approvals(store);
   const spans = new SpanIndex(store);
+  store.listen(hub);
   store.listen(spans);
   store.listen(leases);
   store.listen(queue);
+  store.listen(approvals);
+  store.listen(new ControlMessages(store, control));
+  const notifier =
+    options.notify && options.notify.urls.length > 0
+      ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
+      : undefined;
+  if (notifier) store.listen(notifier);
   leases.start();
   queue.start();
   const exporter = options.otlp && new OtlpExporter(store, { ...options.otlp, log });
   if (exporter) store.listen(exporter);
-  const services: AppServices = { store, hub, control, spans, queue, exporter };
+  const services: AppServices = {
+    store,
+    hub,
+    control,
+    spans,
+    queue,
+    approvals,
+    notifier,
+    exporter,
+  };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -79,6 +105,8 @@ export function createApp(options: AppOptions): App {
     .add(controlRoutes(services))
     .add(spanRoutes(services))
     .add(workerRoutes(services))
+    .add(approvalRoutes(services))
+    .add(directiveRoutes(services))
     .add(otlpRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
@@ -116,6 +144,8 @@ export function createApp(options: AppOptions): App {
       leases.close();
       queue.close();
       hub.closeAll();
+      approvals.close();
+      notifier?.close();
       exporter?.close();
     },
   };

@@ -61,6 +61,8 @@ export const MAX_WORKER_CONCURRENCY = 1000;
 export const MAX_WORKER_TASKS = 100;
 /** A worker gone this long is dropped from GET /api/workers. */
 export const GONE_WORKER_KEEP_MS = 10 * 60_000;
+/** `serve --notify`: a completed run is announced when it ran at least this long. */
+export const DEFAULT_NOTIFY_MIN_DURATION_MS = 60_000;
 /**
  * OTLP/HTTP request bodies (/v1/traces), before and after gzip. OTLP recommends 64 MiB; a quarter
  * of that holds tens of thousands of spans and keeps one request's memory modest.

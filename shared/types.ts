@@ -1,3 +1,4 @@
+import type { PendingApproval } from './approvals.ts';
 import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
 import type { Usage } from './usage.ts';
 
@@ -12,6 +13,10 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** Approvals waiting for a decision, oldest first. */
+  approvals?: PendingApproval[];
+  /** The seq of the newest decision or directive, so a reconnecting producer is sent what it missed. */
+  lastMessageSeq?: number;
   /** When the producer's control channel closed; cleared when it reconnects. */
   detachedAt?: string;
 }
@@ -144,6 +149,10 @@ export interface RunPatch {
 
 /** What `agent-ops serve` hands the server once its command line is parsed. */
 export interface ServeOptions {
+  /** Webhook URLs told of approvals requested and runs that failed or finished long. */
+  notify?: string[];
+  /** A completed run is announced when it ran at least this long. */
+  notifyMinDurationMs?: number;
   port: number;
   host: string;
   /** Absolute. */
@@ -194,6 +203,20 @@ export type RunChange =
   | { kind: 'deleted'; id: string }
   | { kind: 'worker'; worker: WorkerInfo };
 
+/** One `serve --notify` target as /health reports it. */
+export interface NotifyTargetStats {
+  /** The target's origin; its path is left out, since webhook paths are secrets. */
+  target: string;
+  sent: number;
+  /** Messages given up on after every retry. */
+  failed: number;
+  /** Messages dropped because the queue was full. */
+  dropped: number;
+  pending: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
 export interface Health {
   status: 'ok' | 'degraded';
   reason?: string;
@@ -209,6 +232,8 @@ export interface Health {
     missingEvents: number;
   };
   streams: { subscribers: number; maxBufferedBytes: number };
+  /** With `serve --notify`: each target's deliveries, failures included. */
+  notify?: NotifyTargetStats[];
   /** Present when export is on (`serve --otlp-endpoint`). */
   otlp?: OtlpHealth;
 }

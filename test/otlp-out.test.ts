@@ -388,7 +388,7 @@ test('serve --otlp-endpoint', async (t) => {
     assert.equal(result.code, 2);
     assert.match(
       result.stderr,
-      /--otlp-endpoint must be an http or https URL; got "ftp:\/\/collector:4318"/,
+      /--otlp-endpoint must be an http:\/\/ or https:\/\/ URL; got "ftp:\/\/collector:4318"/,
     );
   });
 });

@@ -7,6 +7,7 @@ import {
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
   DEFAULT_LOST_AFTER_MS,
+  DEFAULT_NOTIFY_MIN_DURATION_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -18,6 +19,9 @@ import type { Command } from '../command.ts';
 import type { ParsedArgs } from '../parse-args.ts';
 import { HELP_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
+
+/** A completed run worth a message: at most a day is a sensible threshold. */
+const MAX_NOTIFY_MIN_DURATION_MS = 24 * 3_600_000;
 
 /** Highest TCP port. */
 const MAX_PORT = 65_535;
@@ -32,10 +36,10 @@ function checkUrl(raw: string, source: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`${source} must be an http or https URL; got ${quote(raw)}`, 'serve');
+    throw usageError(`${source} must be an http:// or https:// URL; got ${quote(raw)}`, 'serve');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw usageError(`${source} must be an http or https URL; got ${quote(raw)}`, 'serve');
+    throw usageError(`${source} must be an http:// or https:// URL; got ${quote(raw)}`, 'serve');
   return raw;
 }
 
@@ -146,6 +150,25 @@ export const serveCommand: Command = {
         'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
     },
     {
+      name: 'notify',
+      flags: ['--notify'],
+      type: 'string',
+      valueName: 'url',
+      repeatable: true,
+      description: 'POST a JSON message here on approvals and failed or long runs (repeatable)',
+    },
+    {
+      name: 'notifyMinDuration',
+      flags: ['--notify-min-duration'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 0,
+      max: MAX_NOTIFY_MIN_DURATION_MS,
+      default: DEFAULT_NOTIFY_MIN_DURATION_MS,
+      description: 'A completed run is announced when it ran at least this long (bare number: s)',
+    },
+    {
       name: 'otlpEndpoint',
       flags: ['--otlp-endpoint'],
       type: 'string',
@@ -170,12 +193,16 @@ export const serveCommand: Command = {
     '(x-api-key or Bearer); AGENTOPS_LOG_LEVEL=quiet turns off the request log on stderr.',
     'OpenTelemetry: POST /v1/traces takes OTLP/HTTP traces in; --otlp-endpoint sends them out',
     '(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, a full URL, and OTEL_SERVICE_NAME are read too).',
+    "--notify messages carry `text` (Slack-style webhooks) and ntfy's JSON fields (title, message,",
+    'tags, priority, click; the topic after # in the URL: https://ntfy.sh/#mytopic). Failed',
+    'deliveries are retried with backoff and counted in /health under "notify".',
   ],
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
     'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
+    'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
     'agent-ops serve --otlp-endpoint http://localhost:4318 --otlp-header x-tenant=dev',
   ],
 
@@ -183,7 +210,20 @@ export const serveCommand: Command = {
     if (positionals.length > 0)
       throw usageError(`unexpected argument ${quote(positionals[0])}`, 'serve');
     const env = process.env;
+    const notify = (options.notify ?? []) as string[];
+    for (const url of notify) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:')
+        throw usageError(`--notify must be an http:// or https:// URL; got ${quote(url)}`, 'serve');
+    }
     const serveOptions: ServeOptions = {
+      notify,
+      notifyMinDurationMs: Number(options.notifyMinDuration),
       port: Number(options.port),
       host: String(options.host),
       dataDir: resolve(String(options.data)),

@@ -6,7 +6,7 @@ import type { AppServices } from '../app-services.ts';
 import { sendJson } from '../respond.ts';
 import type { Route } from '../router.ts';
 
-export function healthRoutes({ store, hub, exporter }: AppServices): Route[] {
+export function healthRoutes({ store, hub, notifier, exporter }: AppServices): Route[] {
   return [
     {
       method: 'GET',
@@ -21,6 +21,7 @@ export function healthRoutes({ store, hub, exporter }: AppServices): Route[] {
           streams: hub.stats(),
         };
         if (degraded) health.reason = degraded;
+        if (notifier) health.notify = notifier.stats();
         if (exporter) health.otlp = exporter.stats();
         sendJson(res, degraded ? 503 : 200, health);
       },
