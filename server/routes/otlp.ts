@@ -35,9 +35,8 @@ function encodingOf(req: IncomingMessage): OtlpEncoding {
   );
 }
 
-/** The body, gunzipped when it says so; both sizes are held to MAX_OTLP_BODY_BYTES. */
-async function readOtlpBody(req: IncomingMessage): Promise<Buffer> {
-  const raw = await readBody(req, MAX_OTLP_BODY_BYTES);
+/** The body gunzipped when it says so; the unpacked size is held to MAX_OTLP_BODY_BYTES too. */
+async function decodeContent(req: IncomingMessage, raw: Buffer): Promise<Buffer> {
   const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (coding === 'identity') return raw;
   if (coding !== 'gzip')
@@ -76,9 +75,11 @@ export function otlpRoutes({ store }: AppServices): Route[] {
       method: 'POST',
       path: OTLP_TRACES_PATH,
       async handler({ req, res }) {
+        // Read to the end before any answer, so a client still sending is not cut off.
+        const raw = await readBody(req, MAX_OTLP_BODY_BYTES);
         const encoding = encodingOf(req);
         try {
-          const body = await readOtlpBody(req);
+          const body = await decodeContent(req, raw);
           const decoded =
             encoding === 'json'
               ? decodeOtlpJson(body.length === 0 ? {} : parseJsonBytes(body))
