@@ -38,8 +38,9 @@ export class ExportCursor {
       } catch {
         continue;
       }
-      if (typeof line.run === 'string' && Number.isInteger(line.seq))
-        this.runs.set(line.run, { seq: line.seq, root: line.root === true });
+      if (typeof line.run !== 'string' || !Number.isInteger(line.seq)) continue;
+      if (line.seq === 0 && line.root !== true) this.runs.delete(line.run);
+      else this.runs.set(line.run, { seq: line.seq, root: line.root === true });
     }
   }
 
@@ -62,8 +63,14 @@ export class ExportCursor {
     appendFileSync(this.path, text);
   }
 
+  /** A deleted run: a run made later under its id starts from nothing. */
   forget(runId: string): void {
-    this.runs.delete(runId);
+    if (!this.runs.delete(runId)) return;
+    try {
+      appendFileSync(this.path, lineOf(runId, { seq: 0, root: false }));
+    } catch {
+      // A delete never fails for this; a cursor left behind is clamped to the new run's end.
+    }
   }
 }
 

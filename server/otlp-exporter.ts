@@ -21,6 +21,11 @@ import type { Store, StoreListener } from './store.ts';
 export const EXPORT_BATCH_SPANS = 1000;
 /** Events read from a run per step while collecting a batch. */
 const READ_PAGE_EVENTS = 1000;
+/**
+ * Events read per batch at most, rebuilding trees included, so a long run read back after a
+ * restart is worked through a slice at a time between requests instead of in one long stall.
+ */
+const READ_BUDGET_EVENTS = 20_000;
 /** How long new events wait to be batched before export starts. */
 export const EXPORT_DELAY_MS = 200;
 /** An export request with no answer by then is retried. */
@@ -42,6 +47,8 @@ interface RunState {
   ids: RunIds;
   /** Events up to this seq are in the tree. */
   readSeq: number;
+  /** Events up to this seq were sent before; they are read back into the tree, not sent again. */
+  sentSeq: number;
   root: boolean;
 }
 
@@ -170,9 +177,11 @@ export class OtlpExporter implements StoreListener {
   /** Up to EXPORT_BATCH_SPANS spans from the runs that moved, and where each run's cursor goes. */
   #collect(): Batch {
     const batch: Batch = { spans: [], updates: new Map() };
+    let budget = READ_BUDGET_EVENTS;
+    const full = () => batch.spans.length >= EXPORT_BATCH_SPANS || budget <= 0;
     // Deleting from a Set while iterating it is safe; copying it per batch would not be cheap.
     for (const runId of this.#dirty) {
-      if (batch.spans.length >= EXPORT_BATCH_SPANS) break;
+      if (full()) break;
       const run = this.#store.getRun(runId);
       if (!run) {
         this.#dirty.delete(runId);
@@ -180,20 +189,30 @@ export class OtlpExporter implements StoreListener {
       }
       const state = this.#stateOf(run);
       this.#inFlight.add(runId);
-      while (state.readSeq < run.lastSeq && batch.spans.length < EXPORT_BATCH_SPANS) {
-        const page = this.#page(run, state.readSeq, READ_PAGE_EVENTS);
-        if (page.through <= state.readSeq) break;
-        let full = false;
-        for (let i = 0; i < page.events.length && !full; i++) {
+      while (state.readSeq < run.lastSeq && !full()) {
+        const rebuilding = state.readSeq < state.sentSeq;
+        const limit = rebuilding ? state.sentSeq - state.readSeq : READ_BUDGET_EVENTS;
+        const page = this.#page(run, state.readSeq, Math.min(READ_PAGE_EVENTS, limit));
+        if (page.through <= state.readSeq) {
+          // Nothing more to read back: a cursor past the run's end is taken as its end.
+          state.sentSeq = Math.min(state.sentSeq, state.readSeq);
+          break;
+        }
+        budget -= page.through - state.readSeq;
+        let stopped = false;
+        for (let i = 0; i < page.events.length && !stopped; i++) {
           const event = page.events[i]!;
           state.readSeq = event.seq;
           const span = state.tree.add(event);
-          if (span && span.endSeq === event.seq) batch.spans.push(spanOf(run, span, state.ids));
-          full = batch.spans.length >= EXPORT_BATCH_SPANS;
+          if (!rebuilding && span && span.endSeq === event.seq) {
+            batch.spans.push(spanOf(run, span, state.ids));
+            stopped = batch.spans.length >= EXPORT_BATCH_SPANS;
+          }
         }
         // Damaged records the page skipped are passed over with it.
-        if (!full) state.readSeq = page.through;
+        if (!stopped) state.readSeq = page.through;
       }
+      if (state.readSeq < state.sentSeq) continue;
       const caughtUp = state.readSeq >= run.lastSeq;
       if (caughtUp && isTerminal(run.status) && !state.root) {
         const spans = state.tree.spans(run.status);
@@ -224,7 +243,10 @@ export class OtlpExporter implements StoreListener {
     return { events: this.#store.readEvents(run.id, { after: from - 1, limit }), through };
   }
 
-  /** The run's span tree, rebuilt from its stored events up to the cursor when not kept. */
+  /**
+   * The run's span tree; one not kept starts empty and is read back up to the cursor by
+   * #collect, a budget at a time.
+   */
   #stateOf(run: Run): RunState {
     let state = this.#states.get(run.id);
     if (state) {
@@ -233,18 +255,13 @@ export class OtlpExporter implements StoreListener {
       return state;
     }
     const cursor = this.#cursorOf(run.id);
-    state = { tree: new SpanTree(run.id), ids: new RunIds(run.id), readSeq: 0, root: cursor.root };
-    while (state.readSeq < cursor.seq) {
-      const page = this.#page(
-        run,
-        state.readSeq,
-        Math.min(READ_PAGE_EVENTS, cursor.seq - state.readSeq),
-      );
-      if (page.through <= state.readSeq) break;
-      for (const event of page.events) state.tree.add(event);
-      state.readSeq = page.through;
-    }
-    state.readSeq = Math.max(state.readSeq, cursor.seq);
+    state = {
+      tree: new SpanTree(run.id),
+      ids: new RunIds(run.id),
+      readSeq: 0,
+      sentSeq: Math.min(cursor.seq, run.lastSeq),
+      root: cursor.root,
+    };
     this.#states.set(run.id, state);
     for (const id of this.#states.keys()) {
       if (this.#states.size <= MAX_KEPT_TREES) break;
