@@ -363,6 +363,53 @@ test('serve --otlp-endpoint', async (t) => {
     await waitFor('no lag', async () => (await otlpHealth(second)).lag === 0);
   });
 
+  await t.test('a span started before a restart and ended after it goes out whole', async (t) => {
+    const receiver = await startReceiver();
+    t.after(() => receiver.close());
+    const dataDir = tempDir();
+    const args = ['--otlp-endpoint', receiver.url];
+    const first = await startServer({ dataDir, args });
+    t.after(() => first.kill());
+    await api(first.url, '/api/runs/long/events', {
+      body: [
+        {
+          ts: at(0),
+          type: 'span.started',
+          payload: { spanId: 'outer', name: 'outer', kind: 'agent' },
+        },
+        {
+          ts: at(10),
+          type: 'span.started',
+          payload: { spanId: 'a', parentSpanId: 'outer', name: 'a', kind: 'task' },
+        },
+        { ts: at(20), type: 'span.ended', payload: { spanId: 'a' } },
+      ],
+    });
+    await waitFor('the first span', () => receiver.taken().length === 1);
+    await waitFor('no lag', async () => (await otlpHealth(first)).lag === 0);
+    await first.stop();
+
+    const second = await serverFor(t, { dataDir, args });
+    await api(second.url, '/api/runs/long/events', {
+      body: [
+        {
+          ts: at(30),
+          type: 'span.started',
+          payload: { spanId: 'b', parentSpanId: 'outer', name: 'b', kind: 'task' },
+        },
+        { ts: at(40), type: 'span.ended', payload: { spanId: 'b' } },
+        { ts: at(50), type: 'span.ended', payload: { spanId: 'outer' } },
+      ],
+    });
+    await waitFor('three spans', () => receiver.taken().length === 3);
+    const byName = new Map(receiver.taken().map((span) => [span.name, span]));
+    const outer = byName.get('invoke_agent outer')!;
+    assert.equal(outer.startTimeUnixNano, `${T0}000000`, 'its start came from before the restart');
+    assert.equal(outer.endTimeUnixNano, `${T0 + 50}000000`);
+    assert.equal(byName.get('b')!.parentSpanId, outer.spanId);
+    assert.equal(byName.get('a')!.parentSpanId, outer.spanId);
+  });
+
   await t.test('a run ended by PATCH, with no event, still sends its root span', async (t) => {
     const receiver = await startReceiver();
     t.after(() => receiver.close());
