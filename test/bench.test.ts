@@ -29,9 +29,7 @@ test('bench layout', async (t) => {
       [
         'POST → SSE delivery, 500 subscribers, 1,000 events/s',
         'queue',
-        'approvals',
         'dashboard: traces',
-        'OpenTelemetry',
       ],
     );
   });
