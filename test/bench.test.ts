@@ -26,11 +26,7 @@ test('bench layout', async (t) => {
     const unchecked = Object.values(BUDGETS).filter((budget) => budget.scenario === undefined);
     assert.deepEqual(
       unchecked.map((budget) => budget.what),
-      [
-        'POST → SSE delivery, 500 subscribers, 1,000 events/s',
-        'queue',
-        'dashboard: traces',
-      ],
+      ['POST → SSE delivery, 500 subscribers, 1,000 events/s', 'queue', 'dashboard: traces'],
     );
   });
 
