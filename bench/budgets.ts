@@ -64,7 +64,7 @@ export const BUDGETS = {
     text:
       'queued → running with an idle worker p50 ≤ 20 ms, p99 ≤ 100 ms; 1,000 runs drained by ' +
       '4 workers with none claimed twice',
-    scenario: undefined,
+    scenario: 'queue',
   },
   approvals: {
     what: 'approvals',

@@ -53,7 +53,7 @@ interface Unmeasured {
   status: string;
 }
 
-/** The budgets of PRODUCT.md no scenario measures (yet), for whoever adds the scenario. */
+/** The budgets of bench/budgets.ts no scenario measures (yet), for whoever adds the scenario. */
 function unmeasured(): Unmeasured[] {
   return Object.values(BUDGETS).flatMap((budget): Unmeasured[] => {
     if (budget.scenario === undefined) {
@@ -69,9 +69,7 @@ function unmeasured(): Unmeasured[] {
 }
 
 function printUnmeasured(rows: Unmeasured[]): void {
-  console.log(
-    '\nBudgets of PRODUCT.md the bench does not check yet (to add a scenario, see bench/README.md):',
-  );
+  console.log('\nBudgets the bench does not check yet (to add a scenario, see bench/README.md):');
   for (const row of rows) console.log(`  ${row.what}: ${row.status}\n    budget: ${row.budget}`);
 }
 

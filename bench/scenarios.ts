@@ -13,5 +13,6 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   bundles: () => import('./scenarios/bundles.ts'),
   dashboard: () => import('./scenarios/dashboard.ts'),
   approvals: () => import('./scenarios/approvals.ts'),
+  queue: () => import('./scenarios/queue.ts'),
   otel: () => import('./scenarios/otel.ts'),
 };

@@ -3,6 +3,7 @@
 // claim the moment there is work, so nothing here polls. A lost server is retried for as long as
 // the worker lives, under the same worker id, so its claims are still its own when it is back.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRetryableStatus } from '../shared/retryable-status.ts';
 import { SseParser } from '../shared/sse.ts';
 import type { ClaimMessage, Run, WorkerAnnouncement, WorkerInfo } from '../shared/types.ts';
 import type { IncomingMessage } from 'node:http';
@@ -34,8 +35,7 @@ export async function holdWorkerConnection(options: WorkerConnectionOptions): Pr
       const answer = await client.send<WorkerInfo>('POST', '/api/workers', announcement);
       client.checkAuth(answer.status, answer.body);
       if (answer.status !== 200 && answer.status !== 201) {
-        if (answer.status !== 429 && answer.status < 500)
-          throw refused('POST /api/workers', answer, true);
+        if (!isRetryableStatus(answer.status)) throw refused('POST /api/workers', answer, true);
         reason = String(answer.status);
       } else {
         announcement.id = answer.body.id;

@@ -9,6 +9,7 @@ import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatDuration } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
+import { queuePositions } from './queue-position.ts';
 import { isStale, newerRun, runDurationMs } from './run-status.ts';
 
 const PAGE_SIZE = 100;
@@ -47,6 +48,7 @@ export class RunsList {
   #next: string | undefined;
   #selected: string | undefined;
   #order: string[] = [];
+  #queuePositions = new Map<string, number>();
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
   #stream: LiveStream;
@@ -200,6 +202,7 @@ export class RunsList {
       .filter((run) => this.#matches(run))
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
     const order = runs.map((run) => run.id);
+    this.#queuePositions = queuePositions(this.#runs.values());
     for (const [id, row] of this.#rows) {
       if (!this.#runs.has(id) || !order.includes(id)) {
         row.element.remove();
@@ -256,7 +259,9 @@ export class RunsList {
     setText(row.duration, formatDuration(runDurationMs(run, now)));
     setText(row.started, formatAgo(run.startedAt, now));
     row.started.title = `started ${formatAbsolute(run.startedAt)}`;
-    setText(row.activity, run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '');
+    const position = this.#queuePositions.get(run.id);
+    if (position !== undefined) setText(row.activity, `#${position} in queue (${run.task})`);
+    else setText(row.activity, run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '');
     row.activity.title = run.lastEventAt ? `last event ${formatAbsolute(run.lastEventAt)}` : '';
   }
 

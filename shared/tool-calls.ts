@@ -1,6 +1,6 @@
-// Pairs tool.called with tool.result as docs/protocol.md says: by toolCallId, else by taskId. Calls with
-// neither are paired by tool name, oldest open call first. Incremental, so a live view can feed it
-// one event at a time.
+// Pairs tool.called with tool.result as docs/protocol.md says: by toolCallId, else by taskId.
+// Calls with neither are paired by tool name, oldest open call first. Incremental, so a live view
+// can feed it one event at a time.
 import { isFailedToolResult } from './run-effects.ts';
 import type { AgentEvent } from './types.ts';
 

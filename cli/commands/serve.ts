@@ -6,8 +6,8 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
-  DEFAULT_LOST_AFTER_MS,
   DEFAULT_NOTIFY_MIN_DURATION_MS,
+  DEFAULT_LOST_AFTER_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -138,18 +138,6 @@ export const serveCommand: Command = {
         'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
     },
     {
-      name: 'lostAfter',
-      flags: ['--lost-after'],
-      type: 'duration',
-      unit: 's',
-      valueName: 'duration',
-      min: 1,
-      max: MAX_LOST_AFTER_MS,
-      default: DEFAULT_LOST_AFTER_MS,
-      description:
-        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
-    },
-    {
       name: 'notify',
       flags: ['--notify'],
       type: 'string',
@@ -167,6 +155,18 @@ export const serveCommand: Command = {
       max: MAX_NOTIFY_MIN_DURATION_MS,
       default: DEFAULT_NOTIFY_MIN_DURATION_MS,
       description: 'A completed run is announced when it ran at least this long (bare number: s)',
+    },
+    {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
     },
     {
       name: 'otlpEndpoint',

@@ -5,17 +5,18 @@ import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { MAX_WORKER_CONCURRENCY } from '../../shared/constants.ts';
 import { MAX_SEED } from '../../shared/random.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 import type { Run, WorkerAnnouncement } from '../../shared/types.ts';
 import { quote } from '../../shared/validate.ts';
 import { CliError, usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CONNECTION_OPTIONS, HELP_OPTION, connectionFrom } from '../common-options.ts';
-import { createClient } from '../create-client.ts';
+import { CONNECTION_OPTIONS, HELP_OPTION } from '../common-options.ts';
 import { execRun } from '../exec-run.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { HttpClient } from '../http-client.ts';
 import { listenForInterrupt, SIGNAL_EXIT_CODES, type StopSignal } from '../interrupt-signal.ts';
-import { createOutput, type Output } from '../output.ts';
+import type { Output } from '../output.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { simulateRun } from '../simulated-run.ts';
 import { fillTaskCommand, TaskInputError } from '../task-command.ts';
 import { holdWorkerConnection } from '../worker-connection.ts';
@@ -26,6 +27,7 @@ import {
   SIMULATE_TASK,
   type WorkerTask,
 } from '../worker-tasks.ts';
+import { withClient } from '../with-client.ts';
 import { GRACE_OPTION, NO_REDACT_OPTION } from './exec.ts';
 
 /** The command's output belongs to the run (as events), not to the worker's terminal. */
@@ -88,99 +90,121 @@ export const workerCommand: Command = {
     'taking work, stops its runs (they end stopped) and exits 130; a second Ctrl-C kills them.',
   ],
 
-  async run(args) {
-    const command = 'worker';
-    const connection = connectionFrom(args, command);
-    const { options } = args;
-    if (args.positionals.length > 0)
-      throw usageError(`unexpected argument ${quote(args.positionals[0])}`, command);
-    const tasks = new Map<string, WorkerTask>();
-    for (const spec of (options.task as string[] | undefined) ?? []) {
-      let task: WorkerTask;
-      try {
-        task = parseTaskSpec(spec);
-      } catch (error) {
-        throw usageError((error as Error).message, command);
-      }
-      if (tasks.has(task.name)) throw usageError(`--task ${task.name} is given twice`, command);
-      tasks.set(task.name, task);
-    }
-    if (options.simulate === true)
-      tasks.set(SIMULATE_TASK, { kind: 'simulate', name: SIMULATE_TASK });
-    if (tasks.size === 0)
-      throw usageError(
-        "offer at least one task: --task name='command {param} …' or --simulate",
-        command,
-      );
-    const concurrency = Number(options.concurrency);
-    const name = options.name === undefined ? `${hostname()}-${process.pid}` : String(options.name);
-    const announcement: WorkerAnnouncement = {
-      name,
-      host: hostname(),
-      pid: process.pid,
-      concurrency,
-      tasks: [...tasks.values()].map(offerOf),
-    };
-
-    const output = createOutput({ json: false, noColor: options.noColor === true });
-    const client = createClient(connection, output);
-    const log = (text: string): void => output.info(`agent-ops worker: ${text}`);
-    const running = new Map<string, Promise<void>>();
-    const interrupt = listenForInterrupt((signal) =>
-      output.note(
-        `agent-ops worker: ${signal}: taking no more work; stopping ${running.size} run(s) (again to kill at once)`,
-      ),
-    );
-    const settings = {
-      client,
-      output,
-      log,
-      stop: interrupt.signal,
-      graceMs: Number(options.grace),
-      redact: options.noRedact !== true,
-      worker: name,
-    };
-    try {
-      await holdWorkerConnection({
-        client,
-        announcement,
-        signal: interrupt.signal,
-        onConnected: (worker, again) =>
-          log(
-            again
-              ? `back on ${client.baseUrl}; ${worker.running.length} claim(s) kept`
-              : `ready: ${name} (${worker.id}) offers ${[...tasks.keys()].join(', ')}; concurrency ${concurrency}; ${client.baseUrl}`,
-          ),
-        onLost: (reason) =>
-          output.note(
-            output.paint(
-              'yellow',
-              `agent-ops worker: lost ${client.baseUrl} (${reason}); reconnecting, ${running.size} run(s) go on`,
-            ),
-          ),
-        onClaim: (run) => {
-          // A reconnect repeats the claims still held: those already running are not started again.
-          if (interrupt.signal.aborted || running.has(run.id)) return;
-          if (running.size >= concurrency) {
-            output.note(`agent-ops worker: claim of ${run.id} past --concurrency ignored`);
-            return;
-          }
-          const done = runClaim(run, tasks.get(run.task ?? ''), settings).finally(() =>
-            running.delete(run.id),
-          );
-          running.set(run.id, done);
-        },
-      });
-      await Promise.all(running.values());
-      return interrupt.signal.aborted
-        ? SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal]
-        : EXIT.ok;
-    } finally {
-      interrupt.dispose();
-      client.close();
-    }
-  },
+  run: (args) =>
+    withClient(args, { command: 'worker', maxPositionals: 0 }, ({ options, client, output }) =>
+      work(options, client, output),
+    ),
 };
+
+/** The tasks --task and --simulate offer, each name once. */
+function tasksFrom(options: ParsedArgs['options']): Map<string, WorkerTask> {
+  const command = 'worker';
+  const tasks = new Map<string, WorkerTask>();
+  for (const spec of (options.task as string[] | undefined) ?? []) {
+    let task: WorkerTask;
+    try {
+      task = parseTaskSpec(spec);
+    } catch (error) {
+      throw usageError((error as Error).message, command);
+    }
+    if (tasks.has(task.name)) throw usageError(`--task ${task.name} is given twice`, command);
+    tasks.set(task.name, task);
+  }
+  if (options.simulate === true)
+    tasks.set(SIMULATE_TASK, { kind: 'simulate', name: SIMULATE_TASK });
+  if (tasks.size === 0)
+    throw usageError(
+      "offer at least one task: --task name='command {param} …' or --simulate",
+      command,
+    );
+  return tasks;
+}
+
+/** Announces the worker, runs what the server assigns until interrupted, and says how it ended. */
+async function work(
+  options: ParsedArgs['options'],
+  client: HttpClient,
+  output: Output,
+): Promise<number> {
+  const tasks = tasksFrom(options);
+  const concurrency = Number(options.concurrency);
+  const name = options.name === undefined ? `${hostname()}-${process.pid}` : String(options.name);
+  const announcement: WorkerAnnouncement = {
+    name,
+    host: hostname(),
+    pid: process.pid,
+    concurrency,
+    tasks: [...tasks.values()].map(offerOf),
+  };
+  const log = (text: string): void => output.info(`agent-ops worker: ${text}`);
+  const running = new Map<string, Promise<void>>();
+  // The server frees a slot as soon as a run's last event is stored; the run here still waits for
+  // that event's acknowledgement, so a claim can arrive a moment before a slot is free here.
+  const waiting = new Map<string, Run>();
+  const startWaiting = (): void => {
+    for (const [id, run] of waiting) {
+      if (running.size >= concurrency || interrupt.signal.aborted) return;
+      waiting.delete(id);
+      const done = runClaim(run, tasks.get(run.task ?? ''), settings).finally(() => {
+        running.delete(id);
+        startWaiting();
+      });
+      running.set(id, done);
+    }
+  };
+  const interrupt = listenForInterrupt((signal) =>
+    output.note(
+      `agent-ops worker: ${signal}: taking no more work; stopping ${running.size} run(s) (again to kill at once)`,
+    ),
+  );
+  const settings = {
+    client,
+    output,
+    log,
+    stop: interrupt.signal,
+    graceMs: Number(options.grace),
+    redact: options.noRedact !== true,
+    worker: name,
+  };
+  try {
+    await holdWorkerConnection({
+      client,
+      announcement,
+      signal: interrupt.signal,
+      onConnected: (worker, again) =>
+        log(
+          again
+            ? `back on ${client.baseUrl}; ${worker.running.length} claim(s) kept`
+            : `ready: ${name} (${worker.id}) offers ${[...tasks.keys()].join(', ')}; concurrency ${concurrency}; ${client.baseUrl}`,
+        ),
+      onLost: (reason) =>
+        output.note(
+          output.paint(
+            'yellow',
+            `agent-ops worker: lost ${client.baseUrl} (${reason}); reconnecting, ${running.size} run(s) go on`,
+          ),
+        ),
+      onClaim: (run) => {
+        // A reconnect repeats the claims still held: those already here are not taken again.
+        if (interrupt.signal.aborted || running.has(run.id) || waiting.has(run.id)) return;
+        waiting.set(run.id, run);
+        startWaiting();
+      },
+    });
+    // Claims not started yet are this worker's runs too: they end stopped with the others.
+    await Promise.all([
+      ...running.values(),
+      ...[...waiting.keys()].map((id) =>
+        stopUnstarted(client, id, String(interrupt.signal.reason)).catch(() => {}),
+      ),
+    ]);
+    return interrupt.signal.aborted
+      ? SIGNAL_EXIT_CODES[interrupt.signal.reason as StopSignal]
+      : EXIT.ok;
+  } finally {
+    interrupt.dispose();
+  }
+}
 
 interface ClaimSettings {
   client: HttpClient;
@@ -250,9 +274,19 @@ async function runClaim(
   }
 }
 
+/** Ends a claimed run that never started because the worker is stopping. */
+async function stopUnstarted(client: HttpClient, runId: string, signal: string): Promise<void> {
+  await client.request('POST', runApiPath(runId, '/events'), {
+    id: randomUUID(),
+    type: 'run.stopped',
+    level: 'warn',
+    payload: { message: `Stopped by ${signal} before it started`, reason: signal },
+  });
+}
+
 /** Ends a run whose input does not fit its task. */
 async function failRun(client: HttpClient, runId: string, message: string): Promise<void> {
-  await client.request('POST', `/api/runs/${encodeURIComponent(runId)}/events`, {
+  await client.request('POST', runApiPath(runId, '/events'), {
     id: randomUUID(),
     type: 'run.error',
     level: 'error',
