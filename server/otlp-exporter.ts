@@ -69,8 +69,8 @@ export class OtlpExporter implements StoreListener {
   #cursor: ExportCursor;
   #states = new Map<string, RunState>();
   #dirty = new Set<string>();
-  /** Runs of the batch being delivered: their cursor moves once it is. */
-  #inFlight = new Set<string>();
+  /** Batches collected and not yet taken, oldest first: their runs' cursors move once they are. */
+  #pending: Batch[] = [];
   #sent = 0;
   #failed = 0;
   #lastError: string | undefined;
@@ -116,7 +116,9 @@ export class OtlpExporter implements StoreListener {
 
   stats(): OtlpHealth {
     let lag = 0;
-    for (const id of new Set([...this.#dirty, ...this.#inFlight])) {
+    const runs = new Set(this.#dirty);
+    for (const batch of this.#pending) for (const id of batch.updates.keys()) runs.add(id);
+    for (const id of runs) {
       const run = this.#store.getRun(id);
       if (run) lag += Math.max(0, run.lastSeq - this.#cursorOf(id).seq);
     }
@@ -155,21 +157,36 @@ export class OtlpExporter implements StoreListener {
 
   async #pump(): Promise<void> {
     this.#pumping = true;
+    const pending = this.#pending;
     try {
-      while (!this.#closed && this.#dirty.size > 0) {
-        const batch = this.#collect();
-        if (batch.spans.length > 0 && !(await this.#deliver(batch.spans))) return;
+      pending.push(this.#collect());
+      while (!this.#closed && pending.length > 0) {
+        const batch = pending[0]!;
+        const delivered = batch.spans.length > 0 ? this.#deliver(batch.spans) : true;
+        // The next batch is read while this one is on the wire; it goes out once this one is taken.
+        if (pending.length === 1 && this.#dirty.size > 0) pending.push(this.#collect());
+        if (!(await delivered)) return;
         this.#cursor.advance(batch.updates);
-        this.#inFlight.clear();
-        // Yield between batches so requests and timers are served while export catches up.
-        await new Promise((resolve) => setImmediate(resolve));
+        pending.shift();
+        if (pending.length === 0 && this.#dirty.size > 0) {
+          // Yield, so requests and timers are served while export catches up.
+          await new Promise((resolve) => setImmediate(resolve));
+          pending.push(this.#collect());
+        }
       }
     } catch (error) {
       this.#lastError = `export stopped by an internal error: ${(error as Error).message}`;
       this.#options.log(`otlp: ${this.#lastError}`);
+      // Their spans are read again from the cursor on the next try.
+      for (const batch of pending) {
+        for (const id of batch.updates.keys()) {
+          this.#states.delete(id);
+          this.#dirty.add(id);
+        }
+      }
     } finally {
       this.#pumping = false;
-      this.#inFlight.clear();
+      pending.length = 0;
     }
     if (this.#dirty.size > 0) this.#schedule();
   }
@@ -188,7 +205,6 @@ export class OtlpExporter implements StoreListener {
         continue;
       }
       const state = this.#stateOf(run);
-      this.#inFlight.add(runId);
       while (state.readSeq < run.lastSeq && !full()) {
         const rebuilding = state.readSeq < state.sentSeq;
         const limit = rebuilding ? state.sentSeq - state.readSeq : READ_BUDGET_EVENTS;
