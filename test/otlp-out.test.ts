@@ -320,6 +320,24 @@ test('serve --otlp-endpoint', async (t) => {
     },
   );
 
+  await t.test('a collector that never answers holds up export, never ingest', async (t) => {
+    const receiver = await startReceiver(() => 'hang');
+    t.after(() => receiver.close());
+    const server = await exportingServer(t, receiver);
+    await api(server.url, '/api/runs/stuck/events', { body: taskSpans('first', 5) });
+    await waitFor('the first export request', () => receiver.requests.length === 1);
+    for (let i = 0; i < 20; i++) {
+      const answer = await api(server.url, '/api/runs/stuck/events', {
+        body: taskSpans(`more${i}-`, 50),
+      });
+      assert.equal(answer.status, 201);
+    }
+    const health = await otlpHealth(server);
+    assert.equal(health.lag, 10 + 20 * 100, 'every event since is waiting to be exported');
+    assert.equal(health.sent, 0);
+    assert.equal((await api(server.url, '/api/runs/stuck')).body.eventCount, 2010);
+  });
+
   await t.test('a 400 is counted and skipped, and what follows is delivered', async (t) => {
     const receiver = await startReceiver((n) =>
       n === 0 ? { status: 400, body: '{"message":"bad span"}' } : TAKE,

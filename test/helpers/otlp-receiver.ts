@@ -9,7 +9,7 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   /** The parsed OTLP JSON body. */
   body: OtlpJson;
-  /** What the receiver answered: a status, or 0 for a dropped connection. */
+  /** What the receiver answered: a status, or 0 for a dropped or unanswered request. */
   answered: number;
 }
 
@@ -32,8 +32,12 @@ export interface OtlpJson {
   }>;
 }
 
-/** How to answer request number `n` (from 0): take it, refuse it, or drop the connection. */
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'drop';
+/**
+ * How to answer request number `n` (from 0): take it, refuse it, drop the connection, or never
+ * answer (until the receiver closes).
+ */
+export type Answer =
+  { status: number; headers?: Record<string, string>; body?: string } | 'drop' | 'hang';
 
 export interface Receiver {
   url: string;
@@ -73,8 +77,9 @@ export async function startReceiver(answer: (n: number) => Answer = () => TAKE):
         path: req.url ?? '',
         headers: req.headers,
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpJson,
-        answered: reply === 'drop' ? 0 : reply.status,
+        answered: typeof reply === 'string' ? 0 : reply.status,
       });
+      if (reply === 'hang') return;
       if (reply === 'drop') {
         req.socket.destroy();
         return;
