@@ -49,6 +49,8 @@ interface RunState {
   readSeq: number;
   /** Events up to this seq were sent before; they are read back into the tree, not sent again. */
   sentSeq: number;
+  /** The latest `ts` of the events read, in ms: the run's end on the producer's clock. */
+  lastEventMs: number;
   root: boolean;
 }
 
@@ -219,6 +221,7 @@ export class OtlpExporter implements StoreListener {
         for (let i = 0; i < page.events.length && !stopped; i++) {
           const event = page.events[i]!;
           state.readSeq = event.seq;
+          state.lastEventMs = Math.max(state.lastEventMs, Date.parse(event.ts) || 0);
           const span = state.tree.add(event);
           if (!rebuilding && span && span.endSeq === event.seq) {
             batch.spans.push(spanOf(run, span, state.ids));
@@ -232,10 +235,10 @@ export class OtlpExporter implements StoreListener {
       const caughtUp = state.readSeq >= run.lastSeq;
       if (caughtUp && isTerminal(run.status) && !state.root) {
         const spans = state.tree.spans(run.status);
-        const endMs = Date.parse(run.lastEventAt ?? run.endedAt ?? run.updatedAt);
+        const endMs = state.lastEventMs || Date.parse(run.endedAt ?? run.updatedAt);
         for (const span of spans)
           if (span.endTs === undefined) batch.spans.push(spanOf(run, span, state.ids, endMs));
-        batch.spans.push(rootSpanOf(run, state.tree, spans, state.ids));
+        batch.spans.push(rootSpanOf(run, state.tree, spans, state.ids, endMs));
         state.root = true;
       }
       batch.updates.set(runId, { seq: state.readSeq, root: state.root });
@@ -276,6 +279,7 @@ export class OtlpExporter implements StoreListener {
       ids: new RunIds(run.id),
       readSeq: 0,
       sentSeq: Math.min(cursor.seq, run.lastSeq),
+      lastEventMs: 0,
       root: cursor.root,
     };
     this.#states.set(run.id, state);

@@ -37,10 +37,13 @@ function addUsage(attributes: Record<string, unknown>, usage: Usage | undefined)
   if (usage.costUsd !== undefined) attributes[COST_ATTRIBUTE] = usage.costUsd;
 }
 
-/** The run's time span: from its start (or its first span's) to its last event (or last span's end). */
-function runBounds(run: Run, spans: readonly Span[]): [number, number] {
+/**
+ * The run's time span: from its start (or its first span's, on the producer's clock) to `endMs`,
+ * its last event's time (or its last span's end).
+ */
+function runBounds(run: Run, spans: readonly Span[], endMs: number): [number, number] {
   let start = Date.parse(run.startedAt);
-  let end = Date.parse(run.lastEventAt ?? run.endedAt ?? run.updatedAt);
+  let end = endMs;
   for (const span of spans) {
     start = Math.min(start, span.startTs);
     end = Math.max(end, span.endTs ?? span.startTs);
@@ -54,8 +57,9 @@ export function rootSpanOf(
   tree: SpanTree,
   spans: readonly Span[],
   ids: RunIds,
+  endMs: number,
 ): OutgoingSpan {
-  const [start, end] = runBounds(run, spans);
+  const [start, end] = runBounds(run, spans, endMs);
   const attributes: Record<string, unknown> = {
     [GEN_AI.operationName]: 'invoke_agent',
     [GEN_AI.agentName]: run.title,
