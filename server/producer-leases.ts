@@ -3,6 +3,7 @@
 // with a lease is lost once the lease passes with no event and no re-attach. The server then ends
 // it with run.error {reason: "producer-lost", by: "server"}. Runs a worker claimed are the work
 // queue's (work-queue.ts), and runs with neither channel nor lease never expire.
+import { PRODUCER_LOST_MESSAGE_PREFIX } from '../shared/constants.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
 import { leaseFrom, type Store, type StoreListener } from './store.ts';
@@ -142,8 +143,8 @@ export class ProducerLeases implements StoreListener {
     const leaseLost = watch.leaseUntil !== undefined && now >= watch.leaseUntil;
     if (!detachedLost && !leaseLost) return this.#arm(id, watch);
     const message = detachedLost
-      ? `producer lost: its control channel closed and nothing was heard for ${this.#lostAfterMs / 1000} s`
-      : `producer lost: its lease of ${watch.leaseSeconds} s passed with no event`;
+      ? `${PRODUCER_LOST_MESSAGE_PREFIX}: its control channel closed and nothing was heard for ${this.#lostAfterMs / 1000} s`
+      : `${PRODUCER_LOST_MESSAGE_PREFIX}: its lease of ${watch.leaseSeconds} s passed with no event`;
     this.#forget(id, watch);
     this.#store
       .appendEvents(id, [
