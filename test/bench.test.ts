@@ -28,8 +28,6 @@ test('bench layout', async (t) => {
       unchecked.map((budget) => budget.what),
       [
         'POST → SSE delivery, 500 subscribers, 1,000 events/s',
-        'queue',
-        'approvals',
         'dashboard: traces',
         'OpenTelemetry',
       ],
