@@ -43,14 +43,17 @@ export class Waterfall {
     return this.#pairer.calls.some((call) => call.endMs === undefined);
   }
 
-  render(now = Date.now()): void {
+  /** `ended`: the run is over and every call is loaded, so "none" is final. */
+  render(now = Date.now(), ended = false): void {
     const all = this.#pairer.calls;
     const calls = all.slice(-MAX_CALLS_DRAWN);
     const failed = all.filter((call) => call.failed).length;
     const running = all.filter((call) => call.endMs === undefined).length;
     this.#summary.textContent =
       all.length === 0
-        ? 'No tool calls yet.'
+        ? ended
+          ? 'This run made no tool calls.'
+          : 'No tool calls yet. They appear here as the run makes them.'
         : `${all.length} tool calls · ${running} running · ${failed} failed` +
           (all.length > calls.length ? ` · the newest ${calls.length} drawn` : '');
     if (calls.length === 0) {

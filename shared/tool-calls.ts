@@ -17,7 +17,8 @@ export interface ToolCall {
   failed: boolean;
 }
 
-function keyOf(event: AgentEvent): string {
+/** What pairs a tool.called with its tool.result: the toolCallId, else the taskId, else the name. */
+export function toolCallKey(event: AgentEvent): string {
   const { toolCallId, toolName } = event.payload;
   if (typeof toolCallId === 'string' && toolCallId !== '') return `id:${toolCallId}`;
   if (event.taskId) return `task:${event.taskId}`;
@@ -32,7 +33,7 @@ export class ToolCallPairer {
   /** Feeds one event in seq order; returns the call it started or finished, if any. */
   add(event: AgentEvent): ToolCall | undefined {
     if (event.type !== 'tool.called' && event.type !== 'tool.result') return undefined;
-    const key = keyOf(event);
+    const key = toolCallKey(event);
     const name = typeof event.payload.toolName === 'string' ? event.payload.toolName : '(tool)';
     const ms = Date.parse(event.ts);
     if (event.type === 'tool.called') {
