@@ -50,7 +50,8 @@ export class Approvals implements StoreListener {
   onRunChange(run: Run): void {
     if (!this.#runsWithPending.has(run.id)) return;
     if (!isTerminal(run.status)) {
-      if (!run.control?.approvals) this.#runsWithPending.delete(run.id);
+      // All decided, or dropped with the run's control state (a requeued run): no deadline left.
+      if (!run.control?.approvals) this.#forget(run.id);
       return;
     }
     this.#forget(run.id);

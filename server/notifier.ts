@@ -109,7 +109,8 @@ export class Notifier implements StoreListener {
     }
     if (!this.#live.delete(run.id)) return;
     if (run.status === 'error') {
-      const lost = run.errorMessage?.startsWith('producer lost') === true;
+      // The server's own endings for a producer or worker gone (producer-leases, work-queue).
+      const lost = /^(producer|worker) lost/.test(run.errorMessage ?? '');
       this.#send(lost ? 'run.lost' : 'run.error', run, run.errorMessage ?? 'no message');
     } else if (run.status === 'completed') {
       const ms = Date.parse(run.endedAt ?? '') - Date.parse(run.startedAt);

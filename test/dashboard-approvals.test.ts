@@ -24,7 +24,7 @@ test('dashboard approvals', { timeout: 120_000, ...browserSuite }, async (t) => 
     t.after(() => context.close());
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${url}/${hash}`);
+    await page.goto(`${url}/${hash}`, { waitUntil: 'domcontentloaded' });
     return page;
   }
   const createRun = async (id: string) =>

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { test } from 'node:test';
-import { api } from './helpers/http.ts';
+import { api, openSse } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -48,6 +48,8 @@ test('serve --notify', async (t) => {
       `${base}/hang`,
       '--notify-min-duration',
       '0',
+      '--lost-after',
+      '1s',
     ],
   });
   const { url } = server;
@@ -138,6 +140,22 @@ test('serve --notify', async (t) => {
     await event('n-6', 'run.completed');
     await waitFor('a later message', () => messagesOf('run.completed', 'n-6').length === 2);
     assert.equal(messagesOf('run.completed', 'n-5').length, 2, 'a finished run is announced once');
+  });
+
+  await t.test('a run whose producer goes away is announced as lost', async () => {
+    await api(url, '/api/runs', { body: { id: 'n-8' } });
+    const channel = await openSse(`${url}/api/runs/n-8/control`);
+    await waitFor(
+      'the producer attached',
+      async () => (await api(url, '/api/runs/n-8')).body.control?.producerAttached,
+    );
+    channel.close();
+    const [lost] = await waitFor('the lost message', () => {
+      const found = messagesOf('run.lost', 'n-8');
+      return found.length > 0 ? found : null;
+    }).then((found) => found!);
+    assert.match(lost!.body.message, /^producer lost: /);
+    assert.deepEqual(lost!.body.tags, ['warning']);
   });
 
   await t.test('a receiver that never answers does not hold ingest', async () => {
