@@ -198,14 +198,16 @@ async function runSteps(
       events.push(event);
       sender.emit(event);
     }
+    // The step's span lasts its whole interval: steps tile the run.
+    const rest = intervalMs - (performance.now() - workStartedAt);
+    if (!aborted && step < steps && rest > 0) aborted = !(await pause(rest, stopSignal));
+    events.push(plan.end);
+    sender.emit(plan.end);
     stepsDone = step;
     options.onStep?.(step, events);
     if (step === steps || aborted) break;
-    const rest = intervalMs - (performance.now() - workStartedAt);
     // With no interval, still let the sender's I/O run between steps.
-    if (rest > 0) {
-      if (!(await pause(rest, stopSignal))) break; // aborted by a signal or a stop request
-    } else await yieldToIo();
+    if (rest <= 0) await yieldToIo();
   }
   return { stepsDone };
 }

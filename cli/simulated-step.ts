@@ -20,13 +20,17 @@ export function stepSpanId(step: number): string {
   return `step-${step}`;
 }
 
-/** One step: what is sent at its start, how long its call lasts, and what is sent at its end. */
+/**
+ * One step: what is sent at its start, how long its call lasts, what is sent when the call ends,
+ * and the end of the step's span, sent when its interval is over.
+ */
 export interface SimulatedStep {
   opening: EventInput[];
   /** The share of the step's interval its tool or llm call lasts (0: the step has none). */
   workFraction: number;
-  /** The events that end the step, given how long its call took. */
+  /** The events that end the call, given how long it took. */
   closing(elapsedMs: number): EventInput[];
+  end: EventInput;
 }
 
 const TOOLS = [
@@ -112,8 +116,8 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
             duration: Math.round(elapsedMs),
           },
         },
-        endStep,
       ],
+      end: endStep,
     };
   } else {
     const metric = random.pick(METRICS);
@@ -129,7 +133,7 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
     });
   }
   if (random.int(1, LLM_STEP_ODDS) !== 1)
-    return { opening, workFraction: 0, closing: () => [endStep] };
+    return { opening, workFraction: 0, closing: () => [], end: endStep };
   const llmSpan = `llm-${step}`;
   const inputTokens = random.int(200, 4000);
   const outputTokens = random.int(20, 800);
@@ -159,8 +163,8 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
             Math.round(((inputTokens + outputTokens) / 1000) * SIM_USD_PER_1K_TOKENS * 1e6) / 1e6,
         },
       },
-      endStep,
     ],
+    end: endStep,
   };
 }
 

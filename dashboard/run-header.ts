@@ -1,8 +1,16 @@
 // The run's header: title, status, times, counts, the full error message and every metadata key.
 // Pause / resume / stop sit on the right of the heading, with any refusal on a line below it.
 import type { Run } from '../shared/types.ts';
+import { totalTokens } from '../shared/usage.ts';
 import { element } from './element.ts';
-import { formatAbsolute, formatAgo, formatCount, formatDuration, formatValue } from './format.ts';
+import {
+  formatAbsolute,
+  formatAgo,
+  formatCount,
+  formatDuration,
+  formatUsd,
+  formatValue,
+} from './format.ts';
 import { RunControls } from './run-controls.ts';
 import { isStale, runDurationMs } from './run-status.ts';
 
@@ -79,6 +87,10 @@ export class RunHeader {
       ['tool calls', formatCount(run.toolCallCount)],
       ['errors', formatCount(run.errorCount)],
     );
+    // Usage only once a report named it: an unknown cost is not shown as $0.
+    const tokens = totalTokens(run.usage);
+    if (tokens !== undefined) facts.push(['tokens', formatCount(tokens)]);
+    if (run.usage?.costUsd !== undefined) facts.push(['cost', formatUsd(run.usage.costUsd)]);
     this.#facts.replaceChildren();
     for (const [name, value, title] of facts) {
       this.#facts.append(
@@ -99,7 +111,7 @@ export class RunHeader {
     for (const [key, value] of Object.entries(run.metadata)) {
       const text =
         key === 'costUsd' && typeof value === 'number'
-          ? `$${value.toFixed(value < 1 ? 4 : 2)}`
+          ? formatUsd(value)
           : Array.isArray(value) && value.every((v) => typeof v === 'string')
             ? value.join(', ')
             : formatValue(value);

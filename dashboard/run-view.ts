@@ -1,4 +1,4 @@
-// One run: its header, and tabs for the live timeline, the tool-call waterfall and the metrics,
+// One run: its header, and tabs for the live timeline, the trace and the metrics,
 // with the inspector beside them. Holds the run's SSE stream and feeds every part from it.
 import { FAILURE_TYPES } from '../shared/run-effects.ts';
 import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
@@ -14,12 +14,12 @@ import { metricOf } from './metric-series.ts';
 import { RunHeader } from './run-header.ts';
 import { isTerminalRun } from './run-status.ts';
 import { Timeline } from './timeline.ts';
-import { Waterfall } from './waterfall.ts';
+import { TraceView } from './trace-view.ts';
 
 /** Panels other than the timeline redraw at most this often. */
 const PANEL_REDRAW_MS = 250;
 
-type Tab = 'events' | 'tools' | 'metrics';
+type Tab = 'events' | 'trace' | 'metrics';
 
 export class RunView {
   readonly element: HTMLElement;
@@ -29,9 +29,8 @@ export class RunView {
   #header: RunHeader;
   #stream: LiveStream;
   #received: number;
-  #waterfall: Waterfall;
+  #trace: TraceView;
   #metrics: MetricCharts;
-  #toolFeed: LazyFeed;
   #metricFeed: LazyFeed;
   #tabs = new Map<Tab, { button: HTMLButtonElement; panel: HTMLElement }>();
   #tab: Tab = 'events';
@@ -52,17 +51,8 @@ export class RunView {
       lastSeq: run.lastSeq,
       onSelect: (event) => this.inspector.show(event),
     });
-    this.#waterfall = new Waterfall((event) => this.inspector.show(event));
+    this.#trace = new TraceView(run, (event) => this.inspector.show(event));
     this.#metrics = new MetricCharts();
-    this.#toolFeed = new LazyFeed(
-      run.id,
-      ['type=tool.called,tool.result'],
-      (event) => event.type === 'tool.called' || event.type === 'tool.result',
-      (events) => {
-        this.#waterfall.add(events);
-        this.#scheduleRedraw();
-      },
-    );
     this.#metricFeed = new LazyFeed(
       run.id,
       ['type=metric', 'q=metricName'],
@@ -108,7 +98,7 @@ export class RunView {
       this.#tabs.set(tab, { button, panel: wrapper });
     };
     addTab('events', 'Events', this.timeline.element);
-    addTab('tools', 'Tool calls', this.#waterfall.element);
+    addTab('trace', 'Trace', this.#trace.element);
     addTab('metrics', 'Metrics', this.#metrics.element);
 
     this.element = element(
@@ -137,7 +127,8 @@ export class RunView {
         if (event.seq <= this.#received) return;
         this.#received = event.seq;
         this.timeline.receive(event);
-        this.#toolFeed.add(event);
+        this.#trace.receive(event);
+        if (this.#tab === 'trace') this.#scheduleRedraw();
         this.#metricFeed.add(event);
       },
       onStatus: (status) => this.#showConnection(status),
@@ -153,8 +144,7 @@ export class RunView {
     // A control request's answer can cross a newer copy from the run feed; keep the newer one.
     if (Date.parse(run.updatedAt) < Date.parse(this.#run.updatedAt)) return;
     this.#run = run;
-    this.#tabs.get('tools')!.button.textContent =
-      `Tool calls ${run.toolCallCount.toLocaleString('en-US')}`;
+    this.#trace.updateRun(run);
     this.#header.update(run);
     this.#showConnection(this.#stream.status);
   }
@@ -165,7 +155,7 @@ export class RunView {
       button.setAttribute('aria-selected', String(name === tab));
       panel.hidden = name !== tab;
     }
-    if (tab === 'tools') void this.#toolFeed.start(this.#received + 1);
+    if (tab === 'trace') void this.#trace.start();
     if (tab === 'metrics') void this.#metricFeed.start(this.#received + 1);
     this.#redraw();
   }
@@ -179,14 +169,14 @@ export class RunView {
   }
 
   #redraw(): void {
-    if (this.#tab === 'tools') this.#waterfall.render();
+    if (this.#tab === 'trace') this.#trace.render();
     if (this.#tab === 'metrics') this.#metrics.render();
   }
 
   /** Once a second while visible. */
   tick(now: number): void {
     this.#header.tick(now);
-    if (this.#tab === 'tools' && this.#waterfall.hasRunning) this.#waterfall.render(now);
+    if (this.#tab === 'trace') this.#trace.tick(now);
   }
 
   /** The tab became visible again: draw the timeline and panels skipped while hidden and reconnect at once if waiting. */

@@ -6,7 +6,7 @@ import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange } from '../shared/types.ts';
 import { apiFetch } from './api-client.ts';
 import { element } from './element.ts';
-import { formatAbsolute, formatAgo, formatDuration } from './format.ts';
+import { formatAbsolute, formatAgo, formatDuration, formatUsd } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { isStale, newerRun, runDurationMs } from './run-status.ts';
 
@@ -21,6 +21,7 @@ interface Row {
   title: HTMLElement;
   stale: HTMLElement;
   duration: HTMLElement;
+  cost: HTMLElement;
   id: HTMLElement;
   started: HTMLElement;
   activity: HTMLElement;
@@ -223,16 +224,17 @@ export class RunsList {
       const title = element('span', { class: 'run-row-title' });
       const stale = element('span', { class: 'stale-badge', text: 'stale' });
       const duration = element('span', { class: 'run-row-duration' });
+      const cost = element('span', { class: 'run-row-cost' });
       const id = element('span', { class: 'run-row-id' });
       const started = element('span', { class: 'run-row-started' });
       const activity = element('span', { class: 'run-row-activity' });
       const link = element(
         'a',
         { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, dot, title, stale, duration),
+        element('span', { class: 'run-row-line' }, dot, title, stale, cost, duration),
         element('span', { class: 'run-row-line sub' }, id, started, activity),
       );
-      row = { element: link, dot, title, stale, duration, id, started, activity };
+      row = { element: link, dot, title, stale, duration, cost, id, started, activity };
       this.#rows.set(run.id, row);
     }
     row.element.dataset.status = run.status;
@@ -240,6 +242,10 @@ export class RunsList {
     row.dot.className = `dot st-${run.status}`;
     row.title.textContent = run.title;
     row.title.title = run.title;
+    // Cost as the run's usage reports say it; unknown stays blank, never $0.
+    const cost = run.usage?.costUsd;
+    setText(row.cost, cost === undefined ? '' : formatUsd(cost));
+    row.cost.title = cost === undefined ? '' : `cost ${formatUsd(cost)}`;
     row.stale.hidden = !isStale(run, now);
     row.id.textContent = run.id;
     row.id.title = run.id;
