@@ -12,4 +12,5 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   store: () => import('./scenarios/store.ts'),
   bundles: () => import('./scenarios/bundles.ts'),
   dashboard: () => import('./scenarios/dashboard.ts'),
+  traces: () => import('./scenarios/traces.ts'),
 };
