@@ -1,12 +1,12 @@
-// The one budgets table: PRODUCT.md "How good it must be", row by row (/work/shared/PRODUCT.md is
-// the source; keep the two in step). A scenario imports the budgets it checks; a row whose
-// `scenario` is undefined has no scenario yet and is listed as such at the end of the report, and
-// `notYet` names the part of a row that its scenario does not measure yet.
+// The one budgets table of the project, row by row: what must be measured and how good it must be.
+// A scenario imports the budgets it checks; a row whose `scenario` is undefined has no scenario yet
+// and is listed as such at the end of the report, and `notYet` names the part of a row that its
+// scenario does not measure yet.
 
 export interface Budget {
-  /** PRODUCT.md's "what". */
+  /** What is measured. */
   what: string;
-  /** The budget in PRODUCT.md's words. */
+  /** The budget, in words. */
   text: string;
   /** The scenario (a name in bench/scenarios.ts) that checks it. */
   scenario: string | undefined;
@@ -64,12 +64,13 @@ export const BUDGETS = {
     text:
       'queued → running with an idle worker p50 ≤ 20 ms, p99 ≤ 100 ms; 1,000 runs drained by ' +
       '4 workers with none claimed twice',
-    scenario: undefined,
+    scenario: 'queue',
   },
   approvals: {
     what: 'approvals',
     text: 'decision → producer p99 ≤ 50 ms',
-    scenario: undefined,
+    scenario: 'approvals',
+    p99Ms: 50,
   },
   dashboard: {
     what: 'dashboard',

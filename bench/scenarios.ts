@@ -12,5 +12,7 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   store: () => import('./scenarios/store.ts'),
   bundles: () => import('./scenarios/bundles.ts'),
   dashboard: () => import('./scenarios/dashboard.ts'),
+  approvals: () => import('./scenarios/approvals.ts'),
+  queue: () => import('./scenarios/queue.ts'),
   traces: () => import('./scenarios/traces.ts'),
 };

@@ -167,11 +167,20 @@ export class EventSender {
 }
 
 /**
- * An answer that retrying cannot fix. For what the CLI builds itself that is a bug; for what the
- * user handed over (`fromUser`), the server's own words say what to change.
+ * An answer that retrying cannot fix. An answer without the protocol's `{"error"}` comes from
+ * something that is not an agent-ops server. Otherwise, for what the CLI builds itself that is a
+ * bug; for what the user handed over (`fromUser`), the server's own words say what to change.
  */
 export function refused(what: string, response: HttpResponse, fromUser = false): CliError {
-  const answer = `the server refused ${what} (${response.status}${errorText(response.body)})`;
+  const why = errorText(response.body);
+  if (why === '') {
+    return new CliError(
+      EXIT.failed,
+      `the server answered ${what} with ${response.status} and no agent-ops error; ` +
+        'is --server an agent-ops server? Start one with "agent-ops serve"',
+    );
+  }
+  const answer = `the server refused ${what} (${response.status}${why})`;
   if (fromUser) return new CliError(EXIT.failed, answer);
   return new CliError(
     EXIT.failed,

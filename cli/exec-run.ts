@@ -29,6 +29,10 @@ export interface ExecOptions {
   graceMs: number;
   redact: boolean;
   metadata: JsonObject | undefined;
+  /** `directives`: the command's stdin carries directives, one per line; `pass` (default): ours. */
+  stdin?: ExecStdin;
+  /** Passed on in AGENTOPS_API_KEY, so a hook inside the command can reach the server. */
+  apiKey?: string | undefined;
   /** Where the command's stdout goes (stderr under --json). */
   stdout: Writable;
   stderr: Writable;
@@ -36,9 +40,24 @@ export interface ExecOptions {
   note(text: string): void;
   onCreated?(run: Run): void;
   onSpawned?(pid: number | undefined): void;
+  /**
+   * When given, the caller owns SIGINT / SIGTERM / SIGHUP (a worker running many commands):
+   * aborting it with a signal's name stops the command as that signal would have.
+   */
+  stopSignal?: AbortSignal;
+  /** Whether our stdin is piped to the command; by default when it is not a terminal. */
+  forwardStdin?: boolean;
 }
 
 export type { ExecResult };
+
+export const EXEC_STDIN_MODES = ['pass', 'directives'] as const;
+export type ExecStdin = (typeof EXEC_STDIN_MODES)[number];
+
+/** A directive as the one line the command reads: its own line breaks become spaces. */
+export function directiveLine(text: string): string {
+  return `${text.replace(/\r?\n|\r/g, ' ')}\n`;
+}
 
 export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const { client, runId, format, graceMs, note } = options;
@@ -54,6 +73,8 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
       cwd: process.cwd(),
       format,
       environment: 'exec',
+      // The run view says whether a directive can reach the command.
+      directives: options.stdin === 'directives' ? 'stdin' : 'none',
     },
   });
   options.onCreated?.(run);
@@ -64,11 +85,28 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const output = new OutputEvents({ runId, format, sender, scrub, clean, deliver });
   const post = (event: EventInput): void => output.post(event);
 
-  const { group, release } = spawnGroup(options.command, options.args);
+  const directives = options.stdin === 'directives';
+  // The run and the server are named in its environment, for hooks it runs
+  // (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
+  const env: NodeJS.ProcessEnv = { AGENTOPS_RUN_ID: runId, AGENTOPS_SERVER: client.baseUrl };
+  if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
+  const forwardStdin = options.forwardStdin ?? process.stdin.isTTY !== true;
+  const stdinMode = directives ? 'directives' : forwardStdin ? 'forward' : 'none';
+  const { group, release } = spawnGroup(options.command, options.args, env, stdinMode);
   const { child } = group;
   const stop: StopState = { cause: undefined };
-  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop);
-  const control = openControl({ client, sender, group, output, graceMs, note, stop });
+  const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop, options.stopSignal);
+  const control = openControl({
+    client,
+    sender,
+    group,
+    output,
+    graceMs,
+    note,
+    stop,
+    directives,
+    afterSeq: run.lastSeq,
+  });
   options.onSpawned?.(child.pid);
   if (format !== 'claude' && child.pid !== undefined) {
     post({
@@ -124,24 +162,29 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
 
 /**
  * Spawns the command in its own group. It sees pipes, not a terminal; unbuffered Python output
- * keeps lines live; our stdin is passed on unless it is a terminal. `release` undoes what this
- * set up in our own process.
+ * keeps lines live; its stdin is ours passed on (`forward`), a pipe exec writes directives into
+ * (`directives`), or nothing. `release` undoes what this set up in our own process.
  */
 function spawnGroup(
   command: string,
   args: readonly string[],
+  extraEnv: NodeJS.ProcessEnv,
+  stdinMode: 'forward' | 'directives' | 'none',
 ): { group: ProcessGroup; release(): void } {
-  const env = { ...process.env };
+  const env = { ...process.env, ...extraEnv };
   env.PYTHONUNBUFFERED ??= '1';
-  const forwardStdin = process.stdin.isTTY !== true;
-  const group = new ProcessGroup(command, args, { env, stdin: forwardStdin ? 'pipe' : 'ignore' });
+  const directives = stdinMode === 'directives';
+  const forwardStdin = stdinMode === 'forward';
+  const stdin = directives || forwardStdin ? 'pipe' : 'ignore';
+  const group = new ProcessGroup(command, args, { env, stdin });
   // No child outlives exec on any exit we can catch.
   const killOnExit = (): void => group.kill();
   process.on('exit', killOnExit);
-  const { stdin } = group.child;
-  if (forwardStdin && stdin) {
-    stdin.on('error', () => {}); // a command that does not read its input is fine
-    process.stdin.pipe(stdin);
+  const input = group.child.stdin;
+  if (directives) input?.on('error', () => {}); // a command that exits stops reading
+  if (forwardStdin && input) {
+    input.on('error', () => {}); // a command that does not read its input is fine
+    process.stdin.pipe(input);
   }
   return {
     group,
@@ -173,13 +216,17 @@ function deliverUnlessFailed(
   };
 }
 
-/** Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once). */
+/**
+ * Our own SIGINT / SIGTERM / SIGHUP stop the command (a second one leaves at once); with
+ * `stopSignal`, its caller hears the signals and aborts it with the signal's name instead.
+ */
 function listenForOwnSignals(
   group: ProcessGroup,
   shown: string,
   graceMs: number,
   note: (text: string) => void,
   stop: StopState,
+  stopSignal: AbortSignal | undefined,
 ): () => void {
   let signalled = false;
   const onSignal = (name: OwnSignal): void => {
@@ -193,6 +240,12 @@ function listenForOwnSignals(
     note(`agent-ops: ${name}: stopping ${shown} (SIGTERM now, SIGKILL after ${graceMs / 1000} s)`);
     group.terminate(graceMs);
   };
+  if (stopSignal) {
+    const onStop = (): void => onSignal(stopSignal.reason as OwnSignal);
+    if (stopSignal.aborted) onStop();
+    else stopSignal.addEventListener('abort', onStop, { once: true });
+    return () => stopSignal.removeEventListener('abort', onStop);
+  }
   const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
   for (const name of names) process.on(name, onSignal);
   return () => {
@@ -208,10 +261,14 @@ interface ControlContext {
   graceMs: number;
   note(text: string): void;
   stop: StopState;
+  /** Directives are written to the command's stdin. */
+  directives: boolean;
+  afterSeq: number;
 }
 
-/** Pause / resume / stop from the dashboard or the API reach the process group. */
-function openControl({ client, sender, group, output, graceMs, note, stop }: ControlContext) {
+/** Pause / resume / stop from the dashboard or the API reach the process group; directives its stdin. */
+function openControl(context: ControlContext) {
+  const { client, sender, group, output, graceMs, note, stop } = context;
   return new ControlChannel({
     client,
     sender,
@@ -235,7 +292,19 @@ function openControl({ client, sender, group, output, graceMs, note, stop }: Con
         );
         group.terminate(graceMs);
       },
+      directive: ({ text }) => {
+        const stdin = group.child.stdin;
+        if (context.directives && stdin?.writable) {
+          stdin.write(directiveLine(text));
+          return true;
+        }
+        note(
+          `agent-ops: a directive arrived, but the command does not read directives (exec --stdin directives): ${text}`,
+        );
+        return false;
+      },
     },
+    afterSeq: context.afterSeq,
     onLost: (error) =>
       note(
         `agent-ops: the control channel is closed (${error.message}); pause / resume / stop no longer reach the command`,

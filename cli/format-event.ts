@@ -1,5 +1,5 @@
-// One event as one terminal line: seq, time, level, type, who, then the same one-line summary the
-// dashboard's timeline shows.
+// One event as one terminal line: seq, time, level, type, agent, then the same one-line summary the
+// dashboard's timeline shows (the task id, often a UUID, is left to --json, as the timeline does).
 import { summarize } from '../shared/event-summary.ts';
 import type { AgentEvent } from '../shared/types.ts';
 import type { Output, Style } from './output.ts';
@@ -25,7 +25,6 @@ function visible(text: string): string {
 
 export function formatEvent(event: AgentEvent, output: Output): string {
   const time = event.ts.length >= 23 ? event.ts.slice(11, 23) : event.ts;
-  const who = [event.agentId, event.taskId].filter(Boolean).join('/');
   const level = event.level.padEnd(5);
   const style = LEVEL_STYLE[event.level];
   return [
@@ -33,7 +32,7 @@ export function formatEvent(event: AgentEvent, output: Output): string {
     output.paint('dim', time),
     style ? output.paint(style, level) : level,
     output.paint('bold', event.type.padEnd(14)),
-    who ? output.paint('dim', visible(who)) : '',
+    event.agentId ? output.paint('dim', visible(event.agentId)) : '',
     visible(summarize(event)),
   ]
     .filter(Boolean)

@@ -30,6 +30,8 @@ export interface TopLevel {
   summary: string;
   usages: readonly string[];
   commands: ReadonlyArray<{ name: string; summary: string }>;
+  /** The options that may also come before the command word. */
+  globalOptions: readonly OptionSpec[];
 }
 
 /** A command's help; with `top`, the top-level help (the runner's options plus every command). */
@@ -48,7 +50,15 @@ export function formatHelp(command: Command, top?: TopLevel): string {
       'Commands',
       ...columns(commands.map(({ name, summary }) => [name, summary] as const)),
     );
-    lines.push('', "Run `agent-ops <command> --help` for a command's options.");
+    // The kebab-case spelling where there are two (`--api-key`, not `--apiKey`).
+    const globals = top.globalOptions
+      .map(({ flags }) => flags.find((flag) => flag.slice(2).includes('-')) ?? flags[0])
+      .join(', ');
+    lines.push(
+      '',
+      "Run `agent-ops <command> --help` for a command's options. These may also come before the",
+      `command (agent-ops --server <url> ls): ${globals}.`,
+    );
   }
   lines.push(
     '',

@@ -9,7 +9,7 @@ import {
 import { quote } from '../shared/validate.ts';
 import { usageError } from './cli-error.ts';
 
-export type OptionValue = string | number | boolean;
+export type OptionValue = string | number | boolean | string[];
 
 export interface OptionSpec {
   /** The key in the parsed result, e.g. `failAt`. */
@@ -30,15 +30,13 @@ export interface OptionSpec {
   max?: number;
   /** Allowed values of a string option. */
   choices?: readonly string[];
-  /** May be given more than once (a string option); every value lands in `lists`. */
+  /** A string option that may be given again and again; its value is the list, in order. */
   repeatable?: boolean;
 }
 
 export interface ParsedArgs {
   options: Record<string, OptionValue | undefined>;
   positionals: string[];
-  /** The values of repeatable options, in order. */
-  lists: Record<string, string[]>;
 }
 
 function convert(spec: OptionSpec, raw: string, source: string, command: string): OptionValue {
@@ -101,7 +99,6 @@ export function parseArgs(
 
   const options: Record<string, OptionValue | undefined> = {};
   const positionals: string[] = [];
-  const lists: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -127,18 +124,22 @@ export function parseArgs(
     // long option after the flag (`--steps --json`) means the value was left out.
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) raw = argv[++i]!;
     else throw usageError(`${flag} needs a value`, command);
-    options[spec.name] = convert(spec, raw, flag, command);
-    if (spec.repeatable) (lists[spec.name] ??= []).push(raw);
+    const value = convert(spec, raw, flag, command);
+    if (spec.repeatable) {
+      const earlier = options[spec.name];
+      options[spec.name] = [...(Array.isArray(earlier) ? earlier : []), String(value)];
+    } else options[spec.name] = value;
   }
 
   for (const spec of specs) {
     if (options[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') {
-      options[spec.name] = convert(spec, fromEnv, spec.env!, command);
+      const value = convert(spec, fromEnv, spec.env!, command);
+      options[spec.name] = spec.repeatable ? [String(value)] : value;
     } else if (spec.default !== undefined) {
       options[spec.name] = spec.default;
     }
   }
-  return { options, positionals, lists };
+  return { options, positionals };
 }

@@ -20,6 +20,7 @@ const TOP_LEVEL = {
     '<command> [options]',
   ],
   commands: COMMAND_SUMMARIES,
+  globalOptions: GLOBAL_OPTIONS,
 };
 
 function helpFor(command: Command): string {

@@ -2,6 +2,7 @@
 // stream its steps, end it completed, in error at --failAt, or stopped by a signal. While it runs
 // it holds the run's control channel: a pause holds the next step until resumed, a stop ends it.
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import { APPROVAL_REQUESTED } from '../shared/approvals.ts';
 import { createRandom } from '../shared/random.ts';
 import type { EventInput, Run } from '../shared/types.ts';
 import { ControlChannel, stoppedOnRequest } from './control-channel.ts';
@@ -9,6 +10,7 @@ import { EventSender, refused } from './event-sender.ts';
 import { FIRST_CONTACT_RETRY_MS, type HttpClient } from './http-client.ts';
 import type { StopSignal } from './interrupt-signal.ts';
 import { agentSpanEnd, agentSpanStart, simulatedStep } from './simulated-step.ts';
+import { StepBoundary } from './step-boundary.ts';
 
 export interface SimulatedRunOptions {
   client: HttpClient;
@@ -17,6 +19,8 @@ export interface SimulatedRunOptions {
   steps: number;
   intervalMs: number;
   failAt: number | undefined;
+  /** Ask for approval before this step; a denial fails the run there. */
+  approveAt?: number | undefined;
   seed: number;
   /** Aborted with the signal's name (`SIGINT`, `SIGTERM`) to stop the run. */
   signal: AbortSignal;
@@ -63,6 +67,7 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
   const sender = new EventSender(client, runId);
   const config: Record<string, number> = { steps, interval: intervalMs, seed };
   if (failAt !== undefined) config.failAt = failAt;
+  if (options.approveAt !== undefined) config.approveAt = options.approveAt;
   sender.emit({ type: 'run.started', payload: { message: 'Agent run initialized', config } });
   sender.emit(agentSpanStart(options.title));
   sender.patch({
@@ -77,10 +82,19 @@ export async function simulateRun(options: SimulatedRunOptions): Promise<Simulat
 
   // A stop request ends the loop the way a signal does; `stopped` tells the two apart.
   const stopped = new AbortController();
-  const control = simulatedControl(client, sender, stopped, options.onControl);
+  const boundary = new StepBoundary();
+  const control = simulatedControl(
+    client,
+    sender,
+    stopped,
+    boundary,
+    run.lastSeq,
+    options.onControl,
+  );
   let outcome: StepsOutcome;
   try {
-    outcome = await runSteps(options, sender, control, AbortSignal.any([signal, stopped.signal]));
+    const stopSignal = AbortSignal.any([signal, stopped.signal]);
+    outcome = await runSteps(options, sender, control, boundary, stopSignal);
   } finally {
     // No request is carried out once the run's last event is on its way.
     await control.close();
@@ -134,13 +148,16 @@ function simulatedControl(
   client: HttpClient,
   sender: EventSender,
   stopped: AbortController,
+  boundary: StepBoundary,
+  afterSeq: number,
   onControl: ((what: string) => void) | undefined,
 ): ControlChannel {
   return new ControlChannel({
     client,
     sender,
     handlers: {
-      pause: () => {
+      pause: async () => {
+        await boundary.reached();
         onControl?.('paused on request; waiting for resume before the next step');
         return true;
       },
@@ -152,15 +169,50 @@ function simulatedControl(
         onControl?.(`stop requested${reason === undefined ? '' : `: ${reason}`}`);
         stopped.abort();
       },
+      directive: ({ text }) => {
+        onControl?.(`directive: ${text}`);
+        return true;
+      },
     },
+    afterSeq,
     onLost: (error) => onControl?.(`control channel lost: ${error.message}`),
   });
 }
 
 interface StepsOutcome {
   stepsDone: number;
-  /** Set when the run failed at --failAt. */
+  /** Set when the run failed at --failAt or was denied at --approveAt. */
   errorMessage?: string;
+}
+
+/** Asks before `step` and waits; resolves with why the run must end, or undefined to go on. */
+async function askToGoOn(
+  step: number,
+  steps: number,
+  sender: EventSender,
+  control: ControlChannel,
+  signal: AbortSignal,
+  onControl: ((what: string) => void) | undefined,
+): Promise<string | undefined> {
+  const approvalId = `step-${step}`;
+  sender.emit({
+    id: `${sender.runId}-approval-${step}`,
+    type: APPROVAL_REQUESTED,
+    payload: {
+      approvalId,
+      title: `Go on with step ${step} of ${steps}?`,
+      detail: `The simulated agent waits before step ${step} until someone approves or denies.`,
+      toolName: 'RunCommand',
+      args: { command: `make deploy STEP=${step}` },
+    },
+  });
+  onControl?.(`waiting for approval ${approvalId} (agent-ops approve ${sender.runId})`);
+  const decision = await control.decision(approvalId, signal);
+  if (signal.aborted) return undefined;
+  if (decision === undefined) return `No decision on step ${step}: the control channel was lost`;
+  const note = decision.note === undefined ? '' : `: ${decision.note}`;
+  onControl?.(`${decision.decision === 'approve' ? 'approved' : 'denied'}${note}`);
+  return decision.decision === 'approve' ? undefined : `Denied at step ${step}${note}`;
 }
 
 /** The steps, until the last one, --failAt, a signal or a stop request (`stopSignal`). */
@@ -168,6 +220,7 @@ async function runSteps(
   options: SimulatedRunOptions,
   sender: EventSender,
   control: ControlChannel,
+  boundary: StepBoundary,
   stopSignal: AbortSignal,
 ): Promise<StepsOutcome> {
   const { steps, intervalMs, failAt, seed, signal } = options;
@@ -178,6 +231,15 @@ async function runSteps(
     await control.untilResumed(signal);
     if (stopSignal.aborted) break;
     await options.beforeStep?.(step);
+    if (step === options.approveAt) {
+      const denial = await askToGoOn(step, steps, sender, control, stopSignal, options.onControl);
+      if (stopSignal.aborted) break;
+      if (denial !== undefined) {
+        sender.emit({ type: 'run.error', level: 'error', payload: { message: denial, step } });
+        sender.patch({ status: 'error', errorMessage: denial });
+        return { stepsDone, errorMessage: denial };
+      }
+    }
     if (step === failAt) {
       const errorMessage = `Simulated failure at step ${step}`;
       const stack = new Error(errorMessage).stack ?? `Error: ${errorMessage}`;
@@ -187,6 +249,7 @@ async function runSteps(
       return { stepsDone, errorMessage };
     }
     const plan = simulatedStep(step, steps, random);
+    boundary.begin();
     const events = [...plan.opening];
     for (const event of plan.opening) sender.emit(event);
     // The step's call lasts part of its interval, so its span fits inside the step and the run.
@@ -198,16 +261,17 @@ async function runSteps(
       events.push(event);
       sender.emit(event);
     }
-    // The step's span lasts its whole interval: steps tile the run.
+    // The step's span lasts its whole interval, so the steps tile the run.
     const rest = intervalMs - (performance.now() - workStartedAt);
     if (!aborted && step < steps && rest > 0) aborted = !(await pause(rest, stopSignal));
     events.push(plan.end);
     sender.emit(plan.end);
+    boundary.end();
     stepsDone = step;
     options.onStep?.(step, events);
     if (step === steps || aborted) break;
-    // With no interval, still let the sender's I/O run between steps.
-    if (rest <= 0) await yieldToIo();
+    // Between steps, let the sender's I/O and a control request waiting for this boundary run.
+    await yieldToIo();
   }
   return { stepsDone };
 }

@@ -1,8 +1,8 @@
 // The events of one step of the simulated agent, drawn from a seeded generator so that a seed
 // replays the same run. Shapes follow the original CLI's traffic, plus the tool-call id and
-// duration PROTOCOL.md asks for, and a small trace: the run is an `agent` span, each step a `task`
-// span inside it, and a step's tool call or (now and then) llm call a span inside the step that
-// lasts part of the step's interval, so every span fits inside its run.
+// duration docs/protocol.md asks for, and a small trace: the run is an `agent` span, each step a
+// `task` span inside it, and a step's tool call or (now and then) llm call a span inside the step
+// that lasts part of the step's interval, so every span fits inside its run.
 import type { Random } from '../shared/random.ts';
 import { SPAN_ENDED, SPAN_STARTED, USAGE_REPORT } from '../shared/span-events.ts';
 import type { EventInput } from '../shared/types.ts';
@@ -20,16 +20,14 @@ export function stepSpanId(step: number): string {
   return `step-${step}`;
 }
 
-/**
- * One step: what is sent at its start, how long its call lasts, what is sent when the call ends,
- * and the end of the step's span, sent when its interval is over.
- */
+/** One step: what is sent at its start, how long its call lasts, and what is sent at its end. */
 export interface SimulatedStep {
   opening: EventInput[];
   /** The share of the step's interval its tool or llm call lasts (0: the step has none). */
   workFraction: number;
   /** The events that end the call, given how long it took. */
   closing(elapsedMs: number): EventInput[];
+  /** The end of the step's span, sent when its interval is over. */
   end: EventInput;
 }
 
@@ -81,47 +79,30 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
     },
   ];
   const endStep: EventInput = { type: SPAN_ENDED, payload: { spanId: stepSpan, status: 'ok' } };
+  // The draws from `random` keep their order, so a seed still replays the same run.
   const extra = random.pick(EXTRAS);
-  if (extra === 'task') {
-    const taskId = random.uuid();
-    const taskName = random.pick(TASKS);
-    const base = { type: 'task.progress', agentId: AGENT_ID, taskId };
-    opening.push(
-      { ...base, payload: { taskName, status: 'running', step } },
-      { ...base, payload: { taskName, status: 'done', step, result: 'completed successfully' } },
-    );
-  } else if (extra === 'tool') {
-    const tool = random.pick(TOOLS);
-    const taskId = random.uuid();
-    const toolCallId = `call_${random.uuid()}`;
-    const { toolName } = tool;
-    const bytes = random.int(100, 999);
-    opening.push({
-      type: 'tool.called',
-      taskId,
-      payload: { toolName, toolCallId, parentSpanId: stepSpan, args: tool.args(step) },
-    });
-    return {
-      opening,
-      workFraction: random.int(20, 80) / 100,
-      closing: (elapsedMs) => [
-        {
-          type: 'tool.result',
-          taskId,
-          payload: {
-            toolName,
-            toolCallId,
-            parentSpanId: stepSpan,
-            result: `Success: processed ${bytes} bytes`,
-            duration: Math.round(elapsedMs),
-          },
-        },
-      ],
-      end: endStep,
-    };
-  } else {
-    const metric = random.pick(METRICS);
-    opening.push({
+  if (extra === 'tool') return toolCallStep(step, stepSpan, random, opening, endStep);
+  opening.push(...(extra === 'task' ? agentTaskEvents(step, random) : metricEvents(step, random)));
+  if (random.int(1, LLM_STEP_ODDS) !== 1)
+    return { opening, workFraction: 0, closing: () => [], end: endStep };
+  return llmCallStep(step, stepSpan, random, opening, endStep);
+}
+
+/** The original CLI's agent task: running, then done, under one task id. */
+function agentTaskEvents(step: number, random: Random): EventInput[] {
+  const taskId = random.uuid();
+  const taskName = random.pick(TASKS);
+  const base = { type: 'task.progress', agentId: AGENT_ID, taskId };
+  return [
+    { ...base, payload: { taskName, status: 'running', step } },
+    { ...base, payload: { taskName, status: 'done', step, result: 'completed successfully' } },
+  ];
+}
+
+function metricEvents(step: number, random: Random): EventInput[] {
+  const metric = random.pick(METRICS);
+  return [
+    {
       type: 'metric',
       level: 'debug',
       payload: {
@@ -130,10 +111,56 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
         unit: metric.unit,
         step,
       },
-    });
-  }
-  if (random.int(1, LLM_STEP_ODDS) !== 1)
-    return { opening, workFraction: 0, closing: () => [], end: endStep };
+    },
+  ];
+}
+
+/** A step with a tool call: called at its start, its result (timed) at its end. */
+function toolCallStep(
+  step: number,
+  stepSpan: string,
+  random: Random,
+  opening: EventInput[],
+  endStep: EventInput,
+): SimulatedStep {
+  const tool = random.pick(TOOLS);
+  const taskId = random.uuid();
+  const toolCallId = `call_${random.uuid()}`;
+  const { toolName } = tool;
+  const bytes = random.int(100, 999);
+  opening.push({
+    type: 'tool.called',
+    taskId,
+    payload: { toolName, toolCallId, parentSpanId: stepSpan, args: tool.args(step) },
+  });
+  return {
+    opening,
+    workFraction: random.int(20, 80) / 100,
+    closing: (elapsedMs) => [
+      {
+        type: 'tool.result',
+        taskId,
+        payload: {
+          toolName,
+          toolCallId,
+          parentSpanId: stepSpan,
+          result: `Success: processed ${bytes} bytes`,
+          duration: Math.round(elapsedMs),
+        },
+      },
+    ],
+    end: endStep,
+  };
+}
+
+/** A step with an llm call: a span inside the step, and its usage when it ends. */
+function llmCallStep(
+  step: number,
+  stepSpan: string,
+  random: Random,
+  opening: EventInput[],
+  endStep: EventInput,
+): SimulatedStep {
   const llmSpan = `llm-${step}`;
   const inputTokens = random.int(200, 4000);
   const outputTokens = random.int(20, 800);

@@ -3,9 +3,12 @@
 import { runIdFromDashboardHash } from '../shared/run-url.ts';
 import type { Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
+import { PendingTitle } from './approval-card.ts';
 import { element } from './element.ts';
 import { RunView } from './run-view.ts';
+import { NewRunDialog } from './new-run-dialog.ts';
 import { RunsList } from './runs-list.ts';
+import { WORKERS_HASH, WorkersView } from './workers-view.ts';
 
 const TICK_MS = 1000;
 
@@ -19,10 +22,20 @@ const placeholder = element(
 let view: RunView | undefined;
 let routeToken = 0;
 
+const pendingTitle = new PendingTitle();
 const runsList = new RunsList((run) => {
+  pendingTitle.update(run);
   if (view?.run.id === run.id) view.updateRun(run);
 });
+void pendingTitle.load();
 document.body.append(element('div', { class: 'app' }, runsList.element, main));
+// The queue: a New run button and the Workers view, at the head of the sidebar.
+const workersView = new WorkersView();
+const newRun = new NewRunDialog(workersView);
+const workersLink = element('a', { class: 'workers-link', href: WORKERS_HASH, text: 'Workers' });
+runsList.element
+  .querySelector('.sidebar-head')
+  ?.append(element('div', { class: 'queue-actions' }, newRun.button, workersLink));
 
 function runIdFromHash(): string | undefined {
   return runIdFromDashboardHash(location.hash);
@@ -32,11 +45,18 @@ async function route(): Promise<void> {
   const token = ++routeToken;
   const id = runIdFromHash();
   runsList.select(id);
+  if (location.hash === WORKERS_HASH) {
+    view?.close();
+    view = undefined;
+    document.title = 'Workers · agent-ops';
+    main.replaceChildren(workersView.element);
+    return;
+  }
   if (id !== undefined && view?.run.id === id) return;
   view?.close();
   view = undefined;
   if (id === undefined) {
-    document.title = 'agent-ops';
+    pendingTitle.setBase('agent-ops');
     main.replaceChildren(placeholder);
     return;
   }
@@ -59,7 +79,7 @@ async function route(): Promise<void> {
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
   view = new RunView(run);
-  document.title = `${run.title} · agent-ops`;
+  pendingTitle.setBase(`${run.title} · agent-ops`);
   main.replaceChildren(view.element);
 }
 
@@ -108,6 +128,7 @@ function tick(): void {
   const now = Date.now();
   runsList.tick(now);
   view?.tick(now);
+  if (workersView.element.isConnected) workersView.render(now);
 }
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return;

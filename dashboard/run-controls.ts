@@ -1,13 +1,11 @@
 // Pause / Resume / Stop for one run, and whether a producer is attached to carry them out. A request
 // is shown from the click until it is settled: in flight, then (with a producer) waiting for the
 // producer's confirmation, which arrives as a status change on the run feed. Stop asks first.
-import { CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
+import { CONTROL_ACTIONS, CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
 import { isTerminalRun } from './run-status.ts';
-
-const ACTIONS = ['pause', 'resume', 'stop'] as const satisfies readonly ControlAction[];
 
 const LABEL: Record<ControlAction, string> = { pause: 'Pause', resume: 'Resume', stop: 'Stop' };
 const DOING: Record<ControlAction, string> = {
@@ -44,7 +42,7 @@ export class RunControls {
   constructor(run: Run, onRun: (run: Run) => void) {
     this.#run = run;
     this.#onRun = onRun;
-    for (const action of ACTIONS) {
+    for (const action of CONTROL_ACTIONS) {
       const button = element('button', {
         type: 'button',
         class: `control control-${action}`,

@@ -4,6 +4,8 @@ import { FAILURE_TYPES } from '../shared/run-effects.ts';
 import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
+import { ApprovalCards } from './approval-card.ts';
+import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
@@ -27,6 +29,8 @@ export class RunView {
   readonly inspector: Inspector;
   #run: Run;
   #header: RunHeader;
+  #approvals: ApprovalCards;
+  #directives: DirectiveBox;
   #stream: LiveStream;
   #received: number;
   #trace: TraceView;
@@ -44,6 +48,8 @@ export class RunView {
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
+    this.#approvals = new ApprovalCards(run);
+    this.#directives = new DirectiveBox(run);
     this.inspector = new Inspector(() => this.timeline.selectSeq(undefined));
     this.timeline = new Timeline({
       runId: run.id,
@@ -105,6 +111,8 @@ export class RunView {
       'article',
       { class: 'run-view', 'aria-label': `Run ${run.id}` },
       this.#header.element,
+      this.#approvals.element,
+      this.#directives.element,
       tabList,
       element('div', { class: 'run-body' }, panels, this.inspector.element),
     );
@@ -127,6 +135,8 @@ export class RunView {
         if (event.seq <= this.#received) return;
         this.#received = event.seq;
         this.timeline.receive(event);
+        this.#approvals.receive(event);
+        this.#directives.receive(event);
         this.#trace.receive(event);
         if (this.#tab === 'trace') this.#scheduleRedraw();
         this.#metricFeed.add(event);
@@ -146,6 +156,8 @@ export class RunView {
     this.#run = run;
     this.#trace.updateRun(run);
     this.#header.update(run);
+    this.#approvals.update(run);
+    this.#directives.update(run);
     this.#showConnection(this.#stream.status);
   }
 
@@ -176,6 +188,7 @@ export class RunView {
   /** Once a second while visible. */
   tick(now: number): void {
     this.#header.tick(now);
+    this.#approvals.tick(now);
     if (this.#tab === 'trace') this.#trace.tick(now);
   }
 

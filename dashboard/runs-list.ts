@@ -5,9 +5,11 @@ import { RUN_STATUSES } from '../shared/constants.ts';
 import { runDashboardHash } from '../shared/run-url.ts';
 import type { Run, RunChange } from '../shared/types.ts';
 import { apiFetch } from './api-client.ts';
+import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatDuration, formatUsd } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
+import { queuePositions } from './queue-position.ts';
 import { isStale, newerRun, runDurationMs } from './run-status.ts';
 
 const PAGE_SIZE = 100;
@@ -19,6 +21,8 @@ interface Row {
   element: HTMLAnchorElement;
   dot: HTMLElement;
   title: HTMLElement;
+  /** How many approvals wait on the run. */
+  pending: HTMLElement;
   stale: HTMLElement;
   duration: HTMLElement;
   cost: HTMLElement;
@@ -45,6 +49,7 @@ export class RunsList {
   #next: string | undefined;
   #selected: string | undefined;
   #order: string[] = [];
+  #queuePositions = new Map<string, number>();
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
   #stream: LiveStream;
@@ -156,6 +161,7 @@ export class RunsList {
   }
 
   #apply(change: RunChange): void {
+    if (change.kind === 'worker') return; // the Workers view's
     if (change.kind === 'deleted') {
       this.#runs.delete(change.id);
     } else {
@@ -197,6 +203,7 @@ export class RunsList {
       .filter((run) => this.#matches(run))
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
     const order = runs.map((run) => run.id);
+    this.#queuePositions = queuePositions(this.#runs.values());
     for (const [id, row] of this.#rows) {
       if (!this.#runs.has(id) || !order.includes(id)) {
         row.element.remove();
@@ -223,6 +230,7 @@ export class RunsList {
       const dot = element('span', { class: 'dot', 'aria-hidden': 'true' });
       const title = element('span', { class: 'run-row-title' });
       const stale = element('span', { class: 'stale-badge', text: 'stale' });
+      const pending = pendingBadge();
       const duration = element('span', { class: 'run-row-duration' });
       const cost = element('span', { class: 'run-row-cost' });
       const id = element('span', { class: 'run-row-id' });
@@ -231,10 +239,10 @@ export class RunsList {
       const link = element(
         'a',
         { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, dot, title, stale, cost, duration),
+        element('span', { class: 'run-row-line' }, dot, title, pending, stale, cost, duration),
         element('span', { class: 'run-row-line sub' }, id, started, activity),
       );
-      row = { element: link, dot, title, stale, duration, cost, id, started, activity };
+      row = { element: link, dot, title, pending, stale, duration, cost, id, started, activity };
       this.#rows.set(run.id, row);
     }
     row.element.dataset.status = run.status;
@@ -247,6 +255,7 @@ export class RunsList {
     setText(row.cost, cost === undefined ? '' : formatUsd(cost));
     row.cost.title = cost === undefined ? '' : `cost ${formatUsd(cost)}`;
     row.stale.hidden = !isStale(run, now);
+    showPending(row.pending, run);
     row.id.textContent = run.id;
     row.id.title = run.id;
     this.tickRow(row, run, now);
@@ -256,7 +265,9 @@ export class RunsList {
     setText(row.duration, formatDuration(runDurationMs(run, now)));
     setText(row.started, formatAgo(run.startedAt, now));
     row.started.title = `started ${formatAbsolute(run.startedAt)}`;
-    setText(row.activity, run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '');
+    const position = this.#queuePositions.get(run.id);
+    if (position !== undefined) setText(row.activity, `#${position} in queue (${run.task})`);
+    else setText(row.activity, run.lastEventAt ? `active ${formatAgo(run.lastEventAt, now)}` : '');
     row.activity.title = run.lastEventAt ? `last event ${formatAbsolute(run.lastEventAt)}` : '';
   }
 

@@ -1,12 +1,18 @@
 // What route modules work over; create-app.ts builds it once.
+import type { Approvals } from './approvals.ts';
 import type { ControlChannels } from './control-channels.ts';
 import type { SpanIndex } from './span-index.ts';
+import type { Notifier } from './notifier.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
+import type { WorkQueue } from './work-queue.ts';
 
 export interface AppServices {
   store: Store;
   hub: StreamHub;
   control: ControlChannels;
   spans: SpanIndex;
+  queue: WorkQueue;
+  approvals: Approvals;
+  notifier: Notifier | undefined;
 }

@@ -5,6 +5,7 @@ import { CONTROL_ALLOWED_FROM, CONTROL_CONFIRMATION } from '../shared/control-tr
 import { ConflictError } from '../shared/errors.ts';
 import { formatSse } from '../shared/sse.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
+import { isTerminal } from '../shared/validate.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
 
@@ -13,12 +14,16 @@ interface Pending {
   message: string;
 }
 
+/** Messages a producer that attaches after `after` (its Last-Event-ID) has not seen yet. */
+export type ReplaySource = (runId: string, after: number) => Pending[];
+
 export class ControlChannels {
   #store: Store;
   #hub: StreamHub;
   #channels = new Map<string, Set<ServerResponse>>();
   /** The last request of each run whose producer has not confirmed it, as sent on the channel. */
   #pending = new Map<string, Pending>();
+  #replaySources: ReplaySource[] = [];
 
   constructor(store: Store, hub: StreamHub) {
     this.#store = store;
@@ -46,7 +51,24 @@ export class ControlChannels {
     const pending = { seq, message: formatSse(JSON.stringify({ action, ...payload }), seq) };
     this.#pending.set(run.id, pending);
     for (const res of channels) res.write(pending.message);
-    return this.#store.setControl(run.id, { pending: action, producerAttached: true });
+    return this.#store.setControl(run.id, {
+      ...run.control,
+      pending: action,
+      producerAttached: true,
+    });
+  }
+
+  /** Sends `data` as message `seq` to every producer holding the run's channel. */
+  send(runId: string, seq: number, data: object): void {
+    const channels = this.#channels.get(runId);
+    if (!channels) return;
+    const message = formatSse(JSON.stringify(data), seq);
+    for (const res of channels) res.write(message);
+  }
+
+  /** Another kind of message (approval decisions, directives) that attach replays when missed. */
+  addReplaySource(source: ReplaySource): void {
+    this.#replaySources.push(source);
   }
 
   /** A producer holds this open; a request it has not seen (by Last-Event-ID) is sent at once. */
@@ -57,14 +79,29 @@ export class ControlChannels {
     this.#hub.track(res);
     const run = this.#store.getRun(runId)!;
     const pending = this.#pending.get(runId);
-    if (pending && run.control?.pending && pending.seq > lastSeenSeq) res.write(pending.message);
-    this.#store.setControl(runId, { ...run.control, producerAttached: true });
+    const missed = this.#replaySources.flatMap((source) => source(runId, lastSeenSeq));
+    if (pending && run.control?.pending && pending.seq > lastSeenSeq) missed.push(pending);
+    // In seq order, so the producer's Last-Event-ID always means "everything up to here".
+    for (const message of missed.sort((a, b) => a.seq - b.seq)) res.write(message.message);
+    // A producer that reconnects is no longer detached.
+    const { detachedAt: _, ...control } = run.control ?? { producerAttached: true };
+    // The first attach is written at once: after a crash, the restarted server must know this run
+    // had a producer to lose (control state is otherwise only checkpointed).
+    if (run.control === undefined)
+      this.#store.updateRun(runId, (current) => ({
+        ...current,
+        control: { producerAttached: true },
+      }));
+    else this.#store.setControl(runId, { ...control, producerAttached: true });
     res.on('close', () => {
       channels.delete(res);
       if (channels.size > 0) return;
       this.#channels.delete(runId);
       const current = this.#store.getRun(runId);
-      if (current) this.#store.setControl(runId, { ...current.control, producerAttached: false });
+      if (!current) return;
+      // From now on the run counts down to producer-lost (producer-leases.ts), unless it ended.
+      const detached = isTerminal(current.status) ? {} : { detachedAt: new Date().toISOString() };
+      this.#store.setControl(runId, { ...current.control, producerAttached: false, ...detached });
     });
   }
 }

@@ -2,21 +2,29 @@
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from './app-services.ts';
+import { Approvals } from './approvals.ts';
 import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
+import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
+import { ProducerLeases } from './producer-leases.ts';
+import { Notifier, type NotifierOptions } from './notifier.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { controlRoutes } from './routes/control.ts';
+import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
 import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { workerRoutes } from './routes/workers.ts';
 import { SpanIndex } from './span-index.ts';
 import { serveStatic } from './static-files.ts';
 import type { Store } from './store.ts';
 import { StreamHub } from './stream-hub.ts';
+import { WorkQueue } from './work-queue.ts';
 
 export interface AppOptions {
   store: Store;
@@ -25,6 +33,12 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
+  /** A producer (or worker) gone this long is lost (serve --lost-after). */
+  lostAfterMs: number;
+  /** `serve --notify`: where to POST, and the shortest completed run worth a message. */
+  notify?: Omit<NotifierOptions, 'baseUrl'>;
+  /** The server's own address once it listens, for links in notifications. */
+  baseUrl?(): string | undefined;
 }
 
 export interface App {
@@ -42,10 +56,24 @@ export function createApp(options: AppOptions): App {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
-  store.listen(hub);
+  const leases = new ProducerLeases(store, options.lostAfterMs, log);
+  const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
+  const approvals = new Approvals(store);
   const spans = new SpanIndex(store);
+  store.listen(hub);
   store.listen(spans);
-  const services: AppServices = { store, hub, control, spans };
+  store.listen(leases);
+  store.listen(queue);
+  store.listen(approvals);
+  store.listen(new ControlMessages(store, control));
+  const notifier =
+    options.notify && options.notify.urls.length > 0
+      ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
+      : undefined;
+  if (notifier) store.listen(notifier);
+  leases.start();
+  queue.start();
+  const services: AppServices = { store, hub, control, spans, queue, approvals, notifier };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -53,7 +81,10 @@ export function createApp(options: AppOptions): App {
     .add(eventRoutes(services))
     .add(streamRoutes(services))
     .add(controlRoutes(services))
-    .add(spanRoutes(services));
+    .add(spanRoutes(services))
+    .add(workerRoutes(services))
+    .add(approvalRoutes(services))
+    .add(directiveRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -87,7 +118,11 @@ export function createApp(options: AppOptions): App {
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
     close() {
+      leases.close();
+      queue.close();
       hub.closeAll();
+      approvals.close();
+      notifier?.close();
     },
   };
 }

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { VERSION } from '../shared/constants.ts';
+import { DEFAULT_NOTIFY_MIN_DURATION_MS, VERSION } from '../shared/constants.ts';
 import type { ServeOptions } from '../shared/types.ts';
 import { createApp } from './create-app.ts';
 import { DataDirInUseError, lockDataDir } from './data-lock.ts';
@@ -31,12 +31,19 @@ function createLog(quiet: boolean): (line: string) => void {
 /** Starts the server with options the CLI has parsed (cli/commands/serve.ts). */
 export async function serve(options: ServeOptions): Promise<void> {
   const { store, unlock } = openStore(options);
+  let baseUrl: string | undefined;
   const app = createApp({
     store,
+    notify: {
+      urls: options.notify ?? [],
+      minRunMs: options.notifyMinDurationMs ?? DEFAULT_NOTIFY_MIN_DURATION_MS,
+    },
+    baseUrl: () => baseUrl,
     apiKey: options.apiKey,
     dashboardDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
     log: createLog(options.quiet),
     logRequests: !options.quiet,
+    lostAfterMs: options.lostAfterMs,
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.handle);
   answerClientErrors(server);
@@ -52,7 +59,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     unlock();
     process.exit(1);
   });
-  server.listen(options.port, options.host, () => announce(server, store, options));
+  server.listen(options.port, options.host, () => {
+    baseUrl = announce(server, store, options);
+  });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -139,7 +148,8 @@ function countRequests(server: Server): { whenIdle(callback: () => void): void }
 }
 
 /** The lines a person starting the server reads first: where it is, its data, whether a key is needed. */
-function announce(server: Server, store: Store, options: ServeOptions): void {
+/** Says where the server listens; returns its URL. */
+function announce(server: Server, store: Store, options: ServeOptions): string {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -149,6 +159,10 @@ function announce(server: Server, store: Store, options: ServeOptions): void {
     `agent-ops ${VERSION} listening on ${url}\n` +
       `  dashboard  ${url}/\n` +
       `  data       ${options.dataDir} (${stats.runs} runs, ${stats.events} events; fsync ${options.fsync})\n` +
-      `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n`,
+      `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n` +
+      (options.notify?.length
+        ? `  notify     ${options.notify.map((url) => `${new URL(url).origin}/…`).join(', ')}\n`
+        : ''),
   );
+  return url;
 }

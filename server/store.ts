@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { FSYNC_INTERVAL_MS } from '../shared/constants.ts';
+import { DEFAULT_MAX_ATTEMPTS, FSYNC_INTERVAL_MS } from '../shared/constants.ts';
 import {
   NotFoundError,
   UnavailableError,
@@ -30,6 +30,7 @@ import type {
   Run,
   RunControl,
   RunInput,
+  RunLease,
   RunPatch,
 } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
@@ -272,6 +273,14 @@ export class Store {
       lastSeq: 0,
     };
     if (isTerminal(run.status)) run.endedAt = time;
+    if (input.lease !== undefined) run.lease = leaseFrom(input.lease, Date.now());
+    if (input.task !== undefined) {
+      run.task = input.task;
+      run.input = input.input ?? {};
+      run.queuedAt = time;
+      run.attempt = 0;
+      run.maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    }
     const dir = join(this.dataDir, 'events', dirName(id));
     rmSync(dir, { recursive: true, force: true });
     return {
@@ -308,6 +317,20 @@ export class Store {
       if (value === null) delete next.metadata[key];
       else next.metadata[key] = value;
     }
+    this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
+    state.run = next;
+    state.dirty = false;
+    this.#runChanged(next, true);
+    return next;
+  }
+
+  /**
+   * Replaces a run with `change(run)` and writes it to the run index before returning, so a queue
+   * claim or requeue is on disk before anyone is told of it.
+   */
+  updateRun(id: string, change: (run: Run) => Run): Run {
+    const state = this.#state(id);
+    const next = { ...change(state.run), updatedAt: now() };
     this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
     state.run = next;
     state.dirty = false;
@@ -724,6 +747,11 @@ export class Store {
     this.#log.syncAsync(finish);
     finish();
   }
+}
+
+/** A lease of `seconds` that runs from `nowMs`. */
+export function leaseFrom(seconds: number, nowMs: number): RunLease {
+  return { seconds, expiresAt: new Date(nowMs + seconds * 1000).toISOString() };
 }
 
 function toRecord(

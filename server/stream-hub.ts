@@ -289,6 +289,11 @@ export class StreamHub implements StoreListener {
     this.#broadcastList({ kind: 'deleted', id });
   }
 
+  /** A change that is not a run's (a worker's), for every run-list subscriber. */
+  announce(change: RunChange): void {
+    this.#broadcastList(change);
+  }
+
   #broadcastList(change: RunChange): void {
     const frame = formatSse(JSON.stringify(change));
     const bytes = Buffer.byteLength(frame);

@@ -46,3 +46,20 @@ export const RUN_CHANGE_THROTTLE_MS = 250;
 export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
 export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];
+
+/** serve --lost-after: a producer detached this long with no event is lost. */
+export const DEFAULT_LOST_AFTER_MS = 60_000;
+/** The longest `lease` a run may ask for: 30 days. */
+export const MAX_LEASE_S = 30 * 86_400;
+export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const DEFAULT_MAX_ATTEMPTS = 1;
+export const MAX_ATTEMPTS_LIMIT = 10;
+/** A task's input value may be this long (it becomes one command-line argument). */
+export const MAX_INPUT_VALUE_LENGTH = 100_000;
+export const MAX_WORKER_CONCURRENCY = 1000;
+export const MAX_WORKER_TASKS = 100;
+/** A worker gone this long is dropped from GET /api/workers. */
+export const GONE_WORKER_KEEP_MS = 10 * 60_000;
+/** `serve --notify`: a completed run is announced when it ran at least this long. */
+export const DEFAULT_NOTIFY_MIN_DURATION_MS = 60_000;

@@ -1,4 +1,11 @@
 // How a stored event changes its run: the table "What events do to a run" in docs/protocol.md.
+import {
+  APPROVAL_DECIDED,
+  APPROVAL_REQUESTED,
+  DIRECTIVE,
+  isApprovalDecision,
+  type PendingApproval,
+} from './approvals.ts';
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
 import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
@@ -50,6 +57,38 @@ function errorMessageOf(event: AgentEvent): string | undefined {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** approval.requested adds to `control.approvals` (a repeated id keeps the first); decided removes. */
+function applyApprovalEvent(run: Run, event: AgentEvent, now: string): void {
+  const { payload } = event;
+  const approvalId = payload.approvalId;
+  if (typeof approvalId !== 'string') return;
+  if (event.type === APPROVAL_REQUESTED) {
+    // A finished run asks nothing more.
+    if (isTerminal(run.status)) return;
+    const control = (run.control ??= { producerAttached: false });
+    const approvals = (control.approvals ??= []);
+    if (approvals.some((entry) => entry.approvalId === approvalId)) return;
+    const entry: PendingApproval = {
+      approvalId,
+      title: typeof payload.title === 'string' ? payload.title : approvalId,
+      requestedAt: now,
+      seq: event.seq,
+    };
+    if (typeof payload.timeoutS === 'number' && payload.timeoutS > 0) {
+      entry.expiresAt = new Date(Date.parse(now) + payload.timeoutS * 1000).toISOString();
+      entry.onTimeout = isApprovalDecision(payload.onTimeout) ? payload.onTimeout : 'deny';
+    }
+    if (typeof payload.toolName === 'string') entry.toolName = payload.toolName;
+    approvals.push(entry);
+    return;
+  }
+  const approvals = run.control?.approvals;
+  if (!approvals) return;
+  const left = approvals.filter((entry) => entry.approvalId !== approvalId);
+  if (left.length > 0) run.control!.approvals = left;
+  else delete run.control!.approvals;
+}
+
 /**
  * Applies one written event to its run in place. Returns true when the status changed.
  * `now` is the server's clock for updatedAt / endedAt.
@@ -66,6 +105,10 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
     addUsage(usage, event.payload);
     if (hasUsage(usage)) run.usage = usage;
   }
+  if (event.type === APPROVAL_REQUESTED || event.type === APPROVAL_DECIDED)
+    applyApprovalEvent(run, event, now);
+  if (event.type === APPROVAL_DECIDED || event.type === DIRECTIVE)
+    (run.control ??= { producerAttached: false }).lastMessageSeq = event.seq;
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.
@@ -77,7 +120,11 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   run.status = next;
   if (isTerminal(next)) {
     run.endedAt = now;
-    if (run.control) delete run.control.pending;
+    // Nothing is pending on a finished run: its open approvals are closed with it.
+    if (run.control) {
+      delete run.control.pending;
+      delete run.control.approvals;
+    }
     if (next === 'error') {
       const message = errorMessageOf(event);
       if (message !== undefined) run.errorMessage = message;

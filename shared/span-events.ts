@@ -1,4 +1,4 @@
-// The span and usage event conventions of PROTOCOL.md ("Spans and usage"): their names, the
+// The span and usage event conventions of docs/protocol.md ("Spans and usage"): their names, the
 // original server's spellings (`span.start` / `span.end`), and the checks ingest applies to their
 // payloads so a bad span or usage report is refused with a message instead of stored.
 import { MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH } from './constants.ts';

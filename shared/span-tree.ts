@@ -1,5 +1,6 @@
-// A run's spans derived from its events, one event at a time (PROTOCOL.md "Spans and usage"), so
-// the server's index, the dashboard's live Trace tab and `agent-ops compare` agree exactly.
+// A run's spans derived from its events, one event at a time (docs/protocol.md, "Spans and
+// usage"), so the server's index, the dashboard's live Trace tab and `agent-ops compare` agree
+// exactly.
 // Spans come from span.started / span.ended (and the original's span.start / span.end), and from
 // tool calls: tool.called / tool.result paired by toolCallId, else by taskId (the original CLI),
 // else by tool name. Bad input never throws here; it is kept and noted on the span it concerns.

@@ -1,4 +1,6 @@
-// The trace routes of PROTOCOL.md ("Spans and usage"), for the server, the CLI and the dashboard.
+// The trace routes of docs/protocol.md ("Spans and usage"), for the server, the CLI and the
+// dashboard.
+import { runApiPath } from './run-url.ts';
 
 export const TRACE_RESOURCES = ['spans', 'summary', 'usage', 'trace-summary'] as const;
 export type TraceResource = (typeof TRACE_RESOURCES)[number];
@@ -9,7 +11,7 @@ export function traceRoute(resource: TraceResource): string {
 }
 
 export function tracePath(runId: string, resource: TraceResource): string {
-  return `/api/runs/${encodeURIComponent(runId)}/${resource}`;
+  return runApiPath(runId, `/${resource}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { PendingApproval } from './approvals.ts';
 import type { FSYNC_MODES, LEVELS, RUN_STATUSES, TERMINAL_STATUSES } from './constants.ts';
 import type { Usage } from './usage.ts';
 
@@ -12,6 +13,24 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** Approvals waiting for a decision, oldest first. */
+  approvals?: PendingApproval[];
+  /** The seq of the newest decision or directive, so a reconnecting producer is sent what it missed. */
+  lastMessageSeq?: number;
+  /** When the producer's control channel closed; cleared when it reconnects. */
+  detachedAt?: string;
+}
+
+/** A run made with `lease: <seconds>`: every event and every re-attach moves `expiresAt`. */
+export interface RunLease {
+  seconds: number;
+  expiresAt: string;
+}
+
+/** The worker that claimed a queued run. */
+export interface RunWorker {
+  id: string;
+  name: string;
 }
 
 export interface Run {
@@ -31,7 +50,60 @@ export interface Run {
   control?: RunControl;
   /** Totals of the run's usage.report events; see shared/usage.ts. */
   usage?: Usage;
+  lease?: RunLease;
+  /** Queued work: the task a worker runs, the values of its parameters, and its attempts. */
+  task?: string;
+  input?: TaskInput;
+  queuedAt?: string;
+  attempt?: number;
+  maxAttempts?: number;
+  worker?: RunWorker;
 }
+
+/** Values that fill a task's `{param}` placeholders, each one whole argument. */
+export type TaskInput = { [param: string]: string | number | boolean };
+
+export interface TaskParam {
+  name: string;
+  /** False for a parameter the task has a default for (the built-in simulate task's). */
+  required: boolean;
+}
+
+/** A task a worker offers: a name its operator defined, and the parameters it takes. */
+export interface TaskOffer {
+  name: string;
+  params: TaskParam[];
+  format?: string;
+}
+
+export type WorkerState = 'idle' | 'busy' | 'gone';
+
+/** What a worker says about itself when it connects. */
+export interface WorkerAnnouncement {
+  id?: string;
+  name: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  tasks: TaskOffer[];
+}
+
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  tasks: TaskOffer[];
+  /** The runs it has claimed and not yet ended. */
+  running: string[];
+  startedAt: string;
+  lastSeenAt: string;
+  state: WorkerState;
+}
+
+/** What the server pushes on a worker's claims stream. */
+export type ClaimMessage = { kind: 'claim'; run: Run };
 
 export interface AgentEvent {
   id: string;
@@ -61,6 +133,11 @@ export interface RunInput {
   title?: string;
   status?: RunStatus;
   metadata?: JsonObject;
+  /** Seconds without an event after which the server ends the run as producer-lost. */
+  lease?: number;
+  task?: string;
+  input?: TaskInput;
+  maxAttempts?: number;
 }
 
 export interface RunPatch {
@@ -72,6 +149,10 @@ export interface RunPatch {
 
 /** What `agent-ops serve` hands the server once its command line is parsed. */
 export interface ServeOptions {
+  /** Webhook URLs told of approvals requested and runs that failed or finished long. */
+  notify?: string[];
+  /** A completed run is announced when it ran at least this long. */
+  notifyMinDurationMs?: number;
   port: number;
   host: string;
   /** Absolute. */
@@ -81,6 +162,8 @@ export interface ServeOptions {
   apiKey: string | undefined;
   /** No request log on stderr. */
   quiet: boolean;
+  /** A producer or worker gone this long is lost (--lost-after). */
+  lostAfterMs: number;
 }
 
 /** One item of the answer to a batch of events (201 or 207): `{results: [...]}`, in input order. */
@@ -95,7 +178,24 @@ export interface BatchResponse {
   results: BatchItemResult[];
 }
 
-export type RunChange = { kind: 'run'; run: Run } | { kind: 'deleted'; id: string };
+export type RunChange =
+  | { kind: 'run'; run: Run }
+  | { kind: 'deleted'; id: string }
+  | { kind: 'worker'; worker: WorkerInfo };
+
+/** One `serve --notify` target as /health reports it. */
+export interface NotifyTargetStats {
+  /** The target's origin; its path is left out, since webhook paths are secrets. */
+  target: string;
+  sent: number;
+  /** Messages given up on after every retry. */
+  failed: number;
+  /** Messages dropped because the queue was full. */
+  dropped: number;
+  pending: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
 
 export interface Health {
   status: 'ok' | 'degraded';
@@ -112,4 +212,6 @@ export interface Health {
     missingEvents: number;
   };
   streams: { subscribers: number; maxBufferedBytes: number };
+  /** With `serve --notify`: each target's deliveries, failures included. */
+  notify?: NotifyTargetStats[];
 }

@@ -2,6 +2,10 @@
 // Every message names the field and quotes the value it got.
 import {
   LEVELS,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_INPUT_VALUE_LENGTH,
+  MAX_LEASE_S,
+  TASK_NAME_PATTERN,
   EVENT_TYPE_PATTERN,
   MAX_ERROR_MESSAGE_LENGTH,
   MAX_EVENT_ID_LENGTH,
@@ -14,7 +18,15 @@ import {
 } from './constants.ts';
 import { invalid } from './errors.ts';
 import { USAGE_REPORT, USAGE_REPORT_ID_PREFIX, validateTraceEventPayload } from './span-events.ts';
-import type { EventInput, JsonObject, Level, RunInput, RunPatch, RunStatus } from './types.ts';
+import type {
+  EventInput,
+  JsonObject,
+  Level,
+  RunInput,
+  RunPatch,
+  RunStatus,
+  TaskInput,
+} from './types.ts';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -136,7 +148,11 @@ export function validateTimestamp(value: unknown, field = 'ts'): string {
 export function validateRunInput(body: unknown): RunInput {
   if (body === undefined) return {};
   if (!isObject(body)) throw invalid(`run must be a JSON object; got ${quote(body)}`);
-  checkKnownFields(body, ['id', 'title', 'status', 'metadata'], 'run');
+  checkKnownFields(
+    body,
+    ['id', 'title', 'status', 'metadata', 'lease', 'task', 'input', 'maxAttempts'],
+    'run',
+  );
   const input: RunInput = {};
   if (body.id !== undefined && body.id !== null) input.id = validateRunId(body.id);
   const title = optionalString(body, 'title', MAX_TITLE_LENGTH);
@@ -144,7 +160,72 @@ export function validateRunInput(body: unknown): RunInput {
   if (body.status !== undefined && body.status !== null) input.status = validateStatus(body.status);
   const metadata = optionalObject(body, 'metadata');
   if (metadata !== undefined) input.metadata = metadata;
+  if (body.lease !== undefined && body.lease !== null) {
+    const lease = body.lease;
+    if (typeof lease !== 'number' || !Number.isInteger(lease) || lease < 1 || lease > MAX_LEASE_S)
+      throw invalid(
+        `lease must be a whole number of seconds from 1 to ${MAX_LEASE_S}; got ${quote(lease)}`,
+      );
+    input.lease = lease;
+  }
+  validateQueueFields(body, input);
   return input;
+}
+
+/** `task`, `input` and `maxAttempts` queue a run: a task means status queued, and only a task takes the others. */
+function validateQueueFields(body: JsonObject, input: RunInput): void {
+  const { task, maxAttempts } = body;
+  if (task === undefined || task === null) {
+    for (const field of ['input', 'maxAttempts'])
+      if (body[field] !== undefined && body[field] !== null)
+        throw invalid(`${field} is for queued work and needs a task; got no task`);
+    return;
+  }
+  input.task = validateTaskName(task);
+  if (input.status !== undefined && input.status !== 'queued')
+    throw invalid(
+      `a run with a task is queued; status must be "queued" or absent; got ${quote(input.status)}`,
+    );
+  input.status = 'queued';
+  const values = optionalObject(body, 'input');
+  if (values !== undefined) input.input = validateTaskInput(values);
+  if (maxAttempts !== undefined && maxAttempts !== null) {
+    if (
+      typeof maxAttempts !== 'number' ||
+      !Number.isInteger(maxAttempts) ||
+      maxAttempts < 1 ||
+      maxAttempts > MAX_ATTEMPTS_LIMIT
+    )
+      throw invalid(
+        `maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}; got ${quote(maxAttempts)}`,
+      );
+    input.maxAttempts = maxAttempts;
+  }
+}
+
+export function validateTaskName(value: unknown, field = 'task'): string {
+  if (typeof value !== 'string' || !TASK_NAME_PATTERN.test(value))
+    throw invalid(
+      `${field} must be a task name (letters, digits, . _ -, at most 64); got ${quote(value)}`,
+    );
+  return value;
+}
+
+/** A task's input: each value a string, number or boolean, since it fills one argument. */
+export function validateTaskInput(value: JsonObject, field = 'input'): TaskInput {
+  for (const [key, item] of Object.entries(value)) {
+    const scalar =
+      typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean';
+    if (!scalar)
+      throw invalid(
+        `${field}.${key} must be a string, number or boolean (it fills one argument); got ${quote(item)}`,
+      );
+    if (typeof item === 'string' && item.length > MAX_INPUT_VALUE_LENGTH)
+      throw invalid(
+        `${field}.${key} must be at most ${MAX_INPUT_VALUE_LENGTH} characters; got ${item.length}`,
+      );
+  }
+  return value as TaskInput;
 }
 
 export function validateRunPatch(body: unknown): RunPatch {

@@ -1,5 +1,7 @@
 // Options every command shares: given before the command word, and durations with units.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { runCli, storedRun } from './helpers/cli.ts';
 import { serverFor } from './helpers/server.ts';
@@ -61,6 +63,28 @@ test('agent-ops global options and durations', async (t) => {
     assert.equal(paused.code, 0, paused.stderr);
     assert.equal((await storedRun(server.url, 'opts-wait')).status, 'paused');
   });
+
+  await t.test(
+    'a --server that is not an agent-ops server is named as such, never as a bug',
+    async () => {
+      // Some other web app on that port: HTML 404s, as most servers answer an unknown path.
+      const other = createServer((_req, res) => {
+        res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>');
+      });
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      t.after(() => new Promise<void>((resolve) => other.close(() => resolve())));
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      for (const args of [['ls'], ['start'], ['--steps', '1']]) {
+        const result = await runCli(['--server', url, ...args]);
+        assert.equal(result.code, 1, args.join(' '));
+        assert.match(
+          result.stderr,
+          /is --server an agent-ops server\? Start one with "agent-ops serve"\n$/,
+        );
+        assert.doesNotMatch(result.stderr, /bug/);
+      }
+    },
+  );
 
   await t.test('--retry-for in units bounds how long an absent server is retried', async () => {
     // Port 9 has no server; "after retrying for 0.3 s" shows the unit was read as written.

@@ -200,6 +200,22 @@ test('agent-ops start / emit / finish / ls', async (t) => {
     assert.ok(unlimited.stdout.includes(title), 'the whole title when no width is known');
   });
 
+  await t.test('ls on a terminal fits the terminal (its columns, not COLUMNS)', async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal 60 columns wide.
+    const line = `stty cols 60; exec '${process.execPath}' '${CLI}' ls --search script-wide`;
+    const proc = spawn('script', ['-qec', line, '/dev/null'], {
+      env: cliEnv({ ...env, NO_COLOR: '1', COLUMNS: '200' }),
+    });
+    let stdout = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const code = await new Promise((resolve) => proc.once('close', resolve));
+    assert.equal(code, 0, stdout);
+    const [header, row] = stdout.trim().split(/\r?\n/);
+    assert.match(header!, /^ID +STATUS +.*TITLE$/);
+    assert.ok(row!.length <= 60, `${row!.length} > 60: ${row}`);
+    assert.match(row!, /^script-wide +running +.*wide title .*…$/);
+  });
+
   await t.test('a wrong key exits 3 for every command', async () => {
     const keyed = await serverFor(t, { env: { AGENTOPS_API_KEY: 'right' } });
     const wrong = { AGENTOPS_SERVER: keyed.url, AGENTOPS_API_KEY: 'wrong' };

@@ -74,6 +74,18 @@ test('agent-ops tail', async (t) => {
     },
   );
 
+  await t.test('a reader that goes away (| head) ends tail quietly', async () => {
+    await runCli(['start', '--id', 'tail-reader-gone'], env);
+    const tail = cliFor(t, ['tail', 'tail-reader-gone'], env);
+    await tail.waitFor((stdout) => stdout.includes('run.started'), 'the history');
+    // What `head -1` does once it has its line: close the pipe.
+    tail.proc.stdout!.destroy();
+    await emit('tail-reader-gone', 'log', { message: 'nobody reads this' });
+    const result = await tail.exited;
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, '');
+  });
+
   await t.test('--json prints NDJSON, and exits with the status of a run that failed', async () => {
     const run = await runCli(
       ['--steps', '4', '--interval', '0', '--failAt', '3', '--id', 'tail-failed'],

@@ -89,7 +89,7 @@ const USAGE_ERRORS: ReadonlyArray<{
   {
     args: ['--no-color', 'deploy'],
     message:
-      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, serve, help',
+      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, enqueue, worker, workers, ask, approve, deny, approvals, say, hook, serve, help',
   },
   {
     args: ['serve', '--port', 'x'],
@@ -141,7 +141,7 @@ const USAGE_ERRORS: ReadonlyArray<{
   {
     args: ['deploy'],
     message:
-      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, serve, help',
+      'unknown command "deploy"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, enqueue, worker, workers, ask, approve, deny, approvals, say, hook, serve, help',
   },
   { args: ['start', 'extra'], message: 'unexpected argument "extra"', help: 'start' },
   {
@@ -198,7 +198,7 @@ const USAGE_ERRORS: ReadonlyArray<{
   {
     args: ['help', 'nope'],
     message:
-      'unknown command "nope"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, serve, help',
+      'unknown command "nope"; commands: run, start, emit, finish, ls, tail, compare, exec, pause, resume, stop, enqueue, worker, workers, ask, approve, deny, approvals, say, hook, serve, help',
   },
 ];
 
@@ -271,6 +271,10 @@ test('agent-ops usage', async (t) => {
         );
       }
       assert.match(result.stdout, /--failAt, --fail-at <step>/);
+      assert.match(
+        result.stdout,
+        /come before the\ncommand .*: --server, --api-key, --retry-for, /,
+      );
       assert.match(result.stdout, /--apiKey, --api-key <key>/);
       assert.equal((await runCli(['run', '--help'])).stdout, result.stdout);
       assert.equal((await runCli(['help'])).stdout, result.stdout);

@@ -14,7 +14,7 @@ const BATCH = 500;
 const PAYLOAD_TEXT = 'y'.repeat(2000);
 /** Enough to push every stalled subscriber past the bound and the kernel's socket buffers. */
 const MAX_BATCHES = 60;
-/** ../shared/PRODUCT.md: stalled subscribers never grow the server's RSS past this. */
+/** bench/budgets.ts (delivery): stalled subscribers never grow the server's RSS past this. */
 const RSS_BUDGET_BYTES = 200 * 1024 * 1024;
 
 function rssOf(pid: number): number {

@@ -277,7 +277,8 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
       const about = (kind: string, test: (run: Run) => boolean) => (m: SseMessage) => {
         const c = change(m);
         if (c.kind !== kind) return false;
-        return c.kind === 'deleted' ? c.id === runId : c.run.id === runId && test(c.run);
+        if (c.kind === 'deleted') return c.id === runId;
+        return c.kind === 'run' && c.run.id === runId && test(c.run);
       };
 
       await api(url, '/api/runs', {

@@ -2,6 +2,7 @@
 // the few API calls every scenario makes.
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { runApiPath } from '../../shared/run-url.ts';
 
 export interface Answer {
   status: number;
@@ -57,7 +58,7 @@ export async function createRuns(base: string, ids: string[]): Promise<void> {
 }
 
 export function runSummary(base: string, id: string): Promise<RunSummary> {
-  return json<RunSummary>('GET', `${base}/api/runs/${encodeURIComponent(id)}`);
+  return json<RunSummary>('GET', `${base}${runApiPath(id)}`);
 }
 
 export async function eventCounts(base: string, ids: string[]): Promise<number> {

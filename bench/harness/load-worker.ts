@@ -1,6 +1,6 @@
-// The bench's load generator, forked by the bench (harness/workers.ts) so that the load never shares a process
-// (or an event loop) with the server it measures. It announces itself with {type: 'online'},
-// takes one job, answers with {type: 'report'} and exits.
+// The bench's load generator, forked by harness/workers.ts so that the load never shares a
+// process (or an event loop) with the server it measures. It announces itself with
+// {type: 'online'}, takes one job, answers with {type: 'report'} and exits.
 //
 // Jobs:
 // - 'post'    closed loop: `connections` keep-alive sockets, each POSTing one small event and
@@ -17,6 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { addToHistogram, preciseNow } from './latency.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 
 export type LoadJob =
   | {
@@ -252,7 +253,7 @@ async function closedLoop(job: Extract<LoadJob, { mode: 'post' | 'batch' | 'fill
   const tally = new Tally();
   const perRequest = job.mode === 'post' ? 1 : job.batchSize;
   const batch = job.mode === 'post' ? undefined : batchBody(job.batchSize);
-  const paths = job.runIds.map((id) => `/api/runs/${encodeURIComponent(id)}/events`);
+  const paths = job.runIds.map((id) => runApiPath(id, '/events'));
   const totalRequests = job.mode === 'fill' ? job.batchesPerRun * job.runIds.length : Infinity;
   const startAt = job.mode === 'fill' ? Date.now() : job.startAt;
   const windowStart = job.mode === 'fill' ? startAt : startAt + job.warmupMs;
@@ -314,7 +315,7 @@ async function produce(job: Extract<LoadJob, { mode: 'produce' }>) {
   const target = new URL(job.url);
   const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
   const tally = new Tally();
-  const path = `/api/runs/${encodeURIComponent(job.runId)}/events`;
+  const path = runApiPath(job.runId, '/events');
   const intervalMs = 1000 / job.ratePerS;
   const total = Math.round((job.ratePerS * (job.warmupMs + job.durationMs)) / 1000);
   const warmCount = Math.round((job.ratePerS * job.warmupMs) / 1000);

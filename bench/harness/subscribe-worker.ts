@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { SseParser, type SseMessage } from '../../shared/sse.ts';
 import { addToHistogram, preciseNow } from './latency.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 
 export interface SubscribeJob {
   url: string;
@@ -69,7 +70,7 @@ class Subscriber {
           agent: false,
           host: target.hostname,
           port: target.port,
-          path: `/api/runs/${encodeURIComponent(this.job.runId)}/stream`,
+          path: runApiPath(this.job.runId, '/stream'),
           headers,
         },
         (res) => {

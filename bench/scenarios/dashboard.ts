@@ -21,6 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BROWSER_MISSING, launchBrowser } from '../../test/helpers/browser.ts';
+import { runDashboardHash } from '../../shared/run-url.ts';
 import { BUDGETS } from '../budgets.ts';
 import { benchTempDir } from '../harness/children.ts';
 import { createRuns, runSummary } from '../harness/control-http.ts';
@@ -208,7 +209,7 @@ async function closeRunView(page: Page): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Opening a 100,000-event run.
+// 1. Opening a 100,000-event run.
 
 async function measureOpen(report: Report, browser: Browser, server: BenchServer, runId: string) {
   const [context, page] = await openPage(browser, server.url);
@@ -221,7 +222,7 @@ async function measureOpen(report: Report, browser: Browser, server: BenchServer
       const open = await waitForRow(
         page,
         BIG_RUN_EVENTS,
-        `#/runs/${encodeURIComponent(runId)}`,
+        runDashboardHash(runId),
         NaN,
         ROW_TIMEOUT_MS,
       );
@@ -267,14 +268,14 @@ async function measureOpen(report: Report, browser: Browser, server: BenchServer
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. Live: 1,000 events/s into an open run view.
+// 2. Live: 1,000 events/s into an open run view.
 
 async function measureLive(report: Report, browser: Browser, server: BenchServer) {
   const runId = 'dash-live';
   await createRuns(server.url, [runId]);
   const [context, page] = await openPage(browser, server.url);
   try {
-    await page.evaluate((id) => (location.hash = `#/runs/${encodeURIComponent(id)}`), runId);
+    await page.evaluate((hash) => (location.hash = hash), runDashboardHash(runId));
     await page.locator('.run-header .connection', { hasText: 'live' }).waitFor();
     const before = await runSummary(server.url, runId);
     const worker = await loadWorker();

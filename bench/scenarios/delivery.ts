@@ -1,4 +1,4 @@
-// POST → SSE delivery latency: subscribers in processes of their own (harness/subscribe-worker.ts)
+// POST → SSE delivery latency: subscribers in processes of their own (subscribe-worker.ts)
 // hold streams of one run while a producer process posts events stamped with their send time at
 // a fixed rate; every subscriber must receive every acknowledged event, once. First 20 subscribers
 // at 500 events/s, then 100 subscribers in 4 processes at 1,000 events/s (the budgeted one).

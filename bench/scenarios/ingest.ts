@@ -30,6 +30,7 @@ export async function run({ report, sharedServer }: Bench): Promise<void> {
   const measured: Record<string, unknown> = {};
   const efficiency: string[] = [];
   let leanCpuRatio = NaN;
+  let leanNoise = '';
   for (const client of ['http', 'lean'] as const) {
     const load = client === 'http' ? 'node:http load' : 'lean net load';
     const bareServer = await startBare();
@@ -46,7 +47,10 @@ export async function run({ report, sharedServer }: Bench): Promise<void> {
     const ratio = mine.eventsPerS / bare.eventsPerS;
     const saturated = bare.serverCores >= SATURATED_CORE_FRACTION;
     const cpuRatio = perCpuSecond(mine) / perCpuSecond(bare);
-    if (client === 'lean') leanCpuRatio = cpuRatio;
+    if (client === 'lean') {
+      leanCpuRatio = cpuRatio;
+      leanNoise = noiseNote(Math.max(bare.otherCores, mine.otherCores));
+    }
     measured[client] = { bare, ours: mine, ratio, bareSaturated: saturated, cpuRatio };
     efficiency.push(`${fmt(cpuRatio, 2)}× (${load})`);
     report.row(
@@ -68,6 +72,6 @@ export async function run({ report, sharedServer }: Bench): Promise<void> {
     'ingest events per server CPU-s, ours / bare',
     efficiency.join(', '),
     `≥ ${budget} × bare (lean)`,
-    passFail(leanCpuRatio >= budget),
+    passFail(leanCpuRatio >= budget) + leanNoise,
   );
 }

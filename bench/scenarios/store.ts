@@ -14,6 +14,7 @@ import { passFail, type Report } from '../harness/report.ts';
 import type { Bench } from '../harness/scenario.ts';
 import { startOurs, withServer } from '../harness/servers.ts';
 import { LOAD_WORKER, Worker } from '../harness/workers.ts';
+import { runApiPath } from '../../shared/run-url.ts';
 
 const STORE_RUNS = 100;
 const STORE_EVENTS_PER_RUN = 10_000;
@@ -135,7 +136,7 @@ async function coldStart(
   const cold = await startOurs(dataDir);
   return withServer(report, cold, 'cold-started server', async () => {
     const rssAtListen = rssBytes(cold.pid);
-    const path = `${cold.url}/api/runs/${runId}/events?limit=${FIRST_PAGE}`;
+    const path = `${cold.url}${runApiPath(runId, `/events?limit=${FIRST_PAGE}`)}`;
     const first = await http('GET', path);
     const again = await http('GET', path);
     checkFirstPage(runId, first);

@@ -1,5 +1,6 @@
 // `agent-ops compare <runA> <runB>`: two runs side by side (duration, cost, tokens, tool calls per
 // name, the aligned sequence of calls) and, with --fail-if, the CI gate: exit 1 when a rule breaks.
+import { runApiPath } from '../../shared/run-url.ts';
 import type { Run } from '../../shared/types.ts';
 import type { Span } from '../../shared/span-tree.ts';
 import { tracePath, type TraceResource } from '../../shared/trace-paths.ts';
@@ -90,7 +91,9 @@ export const compareCommand: Command = {
       const { positionals, client, output } = context;
       const runA = checkRunId(positionals[0], 'compare', '<runA>');
       const runB = checkRunId(positionals[1], 'compare', '<runB>');
-      const rules = (args.lists.failIf ?? []).map((text) => parseFailRule(text));
+      const rules = ((args.options.failIf as string[] | undefined) ?? []).map((text) =>
+        parseFailRule(text),
+      );
       const [a, b] = await Promise.all([loadRun(client, runA), loadRun(client, runB)]);
       const comparison = compareRuns(a, b);
       const outcomes = rules.map((rule) => judge(rule, comparison));
@@ -120,7 +123,7 @@ async function loadRun(
   };
   const trace = <T>(resource: TraceResource) => get<T>(tracePath(runId, resource));
   const [run, summary, spans] = await Promise.all([
-    get<Run>(`/api/runs/${encodeURIComponent(runId)}`),
+    get<Run>(runApiPath(runId)),
     trace<RunSummary>('summary'),
     trace<Span[]>('spans'),
   ]);

@@ -4,6 +4,7 @@ import { runDashboardUrl } from '../../shared/run-url.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import type { OptionSpec } from '../parse-args.ts';
 import {
   CONNECTION_OPTIONS,
   HELP_OPTION,
@@ -13,7 +14,7 @@ import {
 } from '../common-options.ts';
 import { commandLine } from '../command-line.ts';
 import type { ExecResult } from '../exec-outcome.ts';
-import { execRun } from '../exec-run.ts';
+import { EXEC_STDIN_MODES, execRun, type ExecStdin } from '../exec-run.ts';
 import { EXEC_FORMATS, type ExecFormat } from '../output-events.ts';
 import { newRunId } from '../../shared/new-run-id.ts';
 import type { Output } from '../output.ts';
@@ -23,6 +24,26 @@ import { withClient } from '../with-client.ts';
 
 export const DEFAULT_GRACE_MS = 5_000;
 export const MAX_GRACE_MS = 3_600_000;
+
+/** Shared with `worker`, which runs each claimed run as exec would. */
+export const GRACE_OPTION: OptionSpec = {
+  name: 'grace',
+  flags: ['--grace'],
+  type: 'duration',
+  unit: 's',
+  valueName: 'duration',
+  min: 0,
+  max: MAX_GRACE_MS,
+  default: DEFAULT_GRACE_MS,
+  description: 'On stop or Ctrl-C: time between SIGTERM and SIGKILL (bare number: s)',
+};
+
+export const NO_REDACT_OPTION: OptionSpec = {
+  name: 'noRedact',
+  flags: ['--no-redact'],
+  type: 'boolean',
+  description: 'Send output as it is, secrets included (see Notes)',
+};
 
 export const execCommand: Command = {
   name: 'exec',
@@ -46,23 +67,17 @@ export const execCommand: Command = {
       default: 'text',
       description: 'How stdout is read: text, jsonl or claude (see Notes)',
     },
+    GRACE_OPTION,
     {
-      name: 'grace',
-      flags: ['--grace'],
-      type: 'duration',
-      unit: 's',
-      valueName: 'duration',
-      min: 0,
-      max: MAX_GRACE_MS,
-      default: DEFAULT_GRACE_MS,
-      description: 'On stop or Ctrl-C: time between SIGTERM and SIGKILL (bare number: s)',
+      name: 'stdin',
+      flags: ['--stdin'],
+      type: 'string',
+      valueName: 'mode',
+      choices: EXEC_STDIN_MODES,
+      default: 'pass',
+      description: 'pass: our stdin goes to the command; directives: each directive, one line',
     },
-    {
-      name: 'noRedact',
-      flags: ['--no-redact'],
-      type: 'boolean',
-      description: 'Send output as it is, secrets included (see Notes)',
-    },
+    NO_REDACT_OPTION,
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
@@ -83,6 +98,11 @@ export const execCommand: Command = {
     'AKIA…) become [REDACTED] unless --no-redact; the terminal always sees the real output.',
     '--format jsonl posts stdout lines that are JSON objects with a "type" as those events;',
     "--format claude reads Claude Code's stream-json: tool calls, results, cost and tokens.",
+    'The command finds its run in AGENTOPS_RUN_ID (and the server in AGENTOPS_SERVER,',
+    'AGENTOPS_API_KEY): with Claude Code, `agent-ops hook claude-pre-tool-use` in its PreToolUse',
+    'hook turns tool calls into approvals in the dashboard (README, "Approvals"). --stdin',
+    'directives writes each directive (`agent-ops say`, the dashboard) as one line to its stdin',
+    'and confirms it; otherwise directives are recorded only.',
     'Pause sends SIGSTOP to the group, resume SIGCONT;',
     "stop and Ctrl-C send SIGTERM, then SIGKILL after --grace. Exit code: the command's own",
     '(128 + n when signal n killed it), or 3 server unreachable, 4 stopped from the dashboard',
@@ -122,6 +142,11 @@ export const execCommand: Command = {
           args: programArgs,
           format: options.format as ExecFormat,
           graceMs: Number(options.grace),
+          stdin: options.stdin as ExecStdin,
+          apiKey:
+            typeof options.apiKey === 'string' && options.apiKey !== ''
+              ? options.apiKey
+              : undefined,
           redact,
           metadata,
           stdout: json ? process.stderr : process.stdout,

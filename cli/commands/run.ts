@@ -73,6 +73,15 @@ export const runCommand: Command = {
       description: 'Fail the run at this step (exit 1)',
     },
     {
+      name: 'approveAt',
+      flags: ['--approveAt', '--approve-at'],
+      type: 'integer',
+      valueName: 'step',
+      min: 1,
+      max: MAX_STEPS,
+      description: 'Ask for approval before this step; go on if approved, fail (exit 1) if denied',
+    },
+    {
       name: 'seed',
       flags: ['--seed'],
       type: 'integer',
@@ -122,6 +131,7 @@ export const runCommand: Command = {
   examples: [
     'agent-ops --steps 20 --interval 200',
     'agent-ops --steps 10 --failAt 5',
+    'agent-ops --steps 10 --approveAt 3',
     'agent-ops --steps 1000 --interval 0 --seed 42 --json',
     'agent-ops --runs 50 --concurrency 10 --steps 20 --interval 10',
   ],
@@ -169,19 +179,27 @@ function planFrom(options: ParsedArgs['options']): {
       command,
     );
   }
+  const approveAt = options.approveAt === undefined ? undefined : Number(options.approveAt);
+  if (approveAt !== undefined && approveAt > steps) {
+    throw usageError(
+      `--approveAt must be at most --steps (${steps}); got ${quote(String(approveAt))}`,
+      command,
+    );
+  }
   const runs = Number(options.runs);
   const { id, title } = runIdentity(options, command, String(options.title));
   if (id !== undefined && runs > 1) {
     throw usageError(`--id names one run and cannot be used with --runs ${runs}`, command);
   }
   const seed = options.seed === undefined ? randomInt(0, MAX_SEED) : Number(options.seed);
-  return { id, runs, plan: { title, steps, intervalMs: Number(options.interval), failAt, seed } };
+  const intervalMs = Number(options.interval);
+  return { id, runs, plan: { title, steps, intervalMs, failAt, approveAt, seed } };
 }
 
 /** What every run of one invocation shares. */
 type Plan = Pick<
   SimulatedRunOptions,
-  'title' | 'steps' | 'intervalMs' | 'failAt' | 'seed' | 'signal'
+  'title' | 'steps' | 'intervalMs' | 'failAt' | 'approveAt' | 'seed' | 'signal'
 >;
 
 type Client = HttpClient;

@@ -6,6 +6,8 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
+  DEFAULT_LOST_AFTER_MS,
+  DEFAULT_NOTIFY_MIN_DURATION_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -17,8 +19,13 @@ import type { Command } from '../command.ts';
 import { HELP_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 
+/** A completed run worth a message: at most a day is a sensible threshold. */
+const MAX_NOTIFY_MIN_DURATION_MS = 24 * 3_600_000;
+
 /** Highest TCP port. */
 const MAX_PORT = 65_535;
+/** The longest --lost-after: a week. */
+const MAX_LOST_AFTER_MS = 7 * 86_400_000;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -73,6 +80,37 @@ export const serveCommand: Command = {
       description:
         'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
     },
+    {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
+    },
+    {
+      name: 'notify',
+      flags: ['--notify'],
+      type: 'string',
+      valueName: 'url',
+      repeatable: true,
+      description: 'POST a JSON message here on approvals and failed or long runs (repeatable)',
+    },
+    {
+      name: 'notifyMinDuration',
+      flags: ['--notify-min-duration'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 0,
+      max: MAX_NOTIFY_MIN_DURATION_MS,
+      default: DEFAULT_NOTIFY_MIN_DURATION_MS,
+      description: 'A completed run is announced when it ran at least this long (bare number: s)',
+    },
     HELP_OPTION,
   ],
   notes: [
@@ -80,18 +118,36 @@ export const serveCommand: Command = {
     'always acknowledges after the fsync; never leaves it to the OS.',
     'Environment: AGENTOPS_API_KEY requires this key on /api/* and /health (x-api-key or',
     'Bearer); AGENTOPS_LOG_LEVEL=quiet turns off the request log on stderr.',
+    "--notify messages carry `text` (Slack-style webhooks) and ntfy's JSON fields (title, message,",
+    'tags, priority, click; the topic after # in the URL: https://ntfy.sh/#mytopic). Failed',
+    'deliveries are retried with backoff and counted in /health under "notify".',
   ],
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
+    'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
+    'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
   ],
 
   async run({ options, positionals }) {
     if (positionals.length > 0)
       throw usageError(`unexpected argument ${quote(positionals[0])}`, 'serve');
     const env = process.env;
+    const notify = (options.notify ?? []) as string[];
+    for (const url of notify) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:')
+        throw usageError(`--notify must be an http:// or https:// URL; got ${quote(url)}`, 'serve');
+    }
     const serveOptions: ServeOptions = {
+      notify,
+      notifyMinDurationMs: Number(options.notifyMinDuration),
       port: Number(options.port),
       host: String(options.host),
       dataDir: resolve(String(options.data)),
@@ -99,7 +155,10 @@ export const serveCommand: Command = {
       retentionMax: options.retention === undefined ? undefined : Number(options.retention),
       apiKey: env.AGENTOPS_API_KEY || undefined,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
+      lostAfterMs: Number(options.lostAfter),
     };
+    // Only the banner goes to stdout: a reader that has gone away must not end the server.
+    process.stdout.on('error', () => {});
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;
     const { serve } = (await import(serverModule)) as {

@@ -1,5 +1,6 @@
 // `agent-ops start`: create a run for a shell script or a CI job and print its id.
 import { randomUUID } from 'node:crypto';
+import { MAX_LEASE_S } from '../../shared/constants.ts';
 import { runApiPath, runDashboardUrl } from '../../shared/run-url.ts';
 import type { Run } from '../../shared/types.ts';
 import type { Command } from '../command.ts';
@@ -31,6 +32,17 @@ export const startCommand: Command = {
       description: 'Run title',
     },
     RUN_ID_OPTION,
+    {
+      name: 'lease',
+      flags: ['--lease'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1000,
+      max: MAX_LEASE_S * 1000,
+      description:
+        'End the run as producer-lost after this long with no event (30m, 2h; each event extends it)',
+    },
     METADATA_OPTION,
     JSON_OPTION,
     ...CONNECTION_OPTIONS,
@@ -38,6 +50,7 @@ export const startCommand: Command = {
   ],
   examples: [
     'RUN=$(agent-ops start --title "nightly build")',
+    'RUN=$(agent-ops start --title deploy --lease 30m)',
     `agent-ops start --title deploy --metadata '{"commit":"abc123"}' --json`,
   ],
 
@@ -47,7 +60,13 @@ export const startCommand: Command = {
       const identity = runIdentity(options, 'start', String(options.title));
       const { title, metadata } = identity;
       const id = identity.id ?? newRunId();
-      const created = await createRun(client, { id, title, ...(metadata ? { metadata } : {}) });
+      const lease = options.lease === undefined ? undefined : Number(options.lease) / 1000;
+      const created = await createRun(client, {
+        id,
+        title,
+        ...(metadata ? { metadata } : {}),
+        ...(lease === undefined ? {} : { lease: Math.round(lease) }),
+      });
       // Announce the run the way the runner does, so every run's history starts the same way.
       const started = await client.request('POST', runApiPath(id, '/events'), {
         id: randomUUID(),

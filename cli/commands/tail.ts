@@ -93,7 +93,8 @@ async function getRun(client: HttpClient, runId: string, retryForMs?: number): P
   return response.body;
 }
 
-async function tailRun(
+/** Follows one run to its end, printing its events; resolves with the exit code of its status. */
+export async function tailRun(
   client: HttpClient,
   output: Output,
   runId: string,
@@ -160,7 +161,10 @@ async function tailAll(client: HttpClient, output: Output, signal: AbortSignal):
       const change = JSON.parse(message.data) as RunChange;
       if (output.json) output.record(change);
       else if (change.kind === 'deleted') output.info(`${change.id}  deleted`);
-      else {
+      else if (change.kind === 'worker') {
+        const { worker } = change;
+        output.info(`worker ${worker.name}  ${worker.state}  ${worker.running.length} running`);
+      } else {
         const { run } = change;
         output.info(
           `${run.id}  ${run.status.padEnd(9)}  ${String(run.eventCount).padStart(6)} events  ${quote(run.title)}`,

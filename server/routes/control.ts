@@ -19,7 +19,7 @@ function reasonOf(body: unknown): string | undefined {
   return body.reason;
 }
 
-export function controlRoutes({ store, control }: AppServices): Route[] {
+export function controlRoutes({ store, control, queue }: AppServices): Route[] {
   return [
     ...CONTROL_ACTIONS.map((action): Route => ({
       method: 'POST',
@@ -27,7 +27,13 @@ export function controlRoutes({ store, control }: AppServices): Route[] {
       async handler({ req, res, params }) {
         const run = existingRun(store, params.runId!);
         const reason = reasonOf(await readJsonBody(req));
-        sendJson(res, 202, await control.request(run, action, reason));
+        // A queued run being stopped leaves the queue now, before any worker can claim it.
+        if (action === 'stop') queue.withdraw(run.id);
+        try {
+          sendJson(res, 202, await control.request(run, action, reason));
+        } finally {
+          queue.restore(run.id);
+        }
       },
     })),
     {

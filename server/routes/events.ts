@@ -7,8 +7,11 @@ import {
   EVENTS_MAX_LIMIT,
   MAX_BATCH_EVENTS,
 } from '../../shared/constants.ts';
-import { ValidationError, invalid } from '../../shared/errors.ts';
+import { APPROVAL_REQUESTED, validateControlEvent } from '../../shared/approvals.ts';
+import { ConflictError, ValidationError, invalid } from '../../shared/errors.ts';
+import type { EventInput } from '../../shared/types.ts';
 import {
+  isTerminal,
   parseIntParam,
   quote,
   validateEventInput,
@@ -47,6 +50,16 @@ function batchAnswer(results: AppendResult[]): Buffer {
   });
   parts.push(RESULTS_CLOSE);
   return Buffer.concat(parts);
+}
+
+/** An approval asked of a finished run could never be decided: 409 instead of waiting forever. */
+function refuseOnFinishedRun(store: Store, runId: string, input: EventInput): void {
+  if (input.type !== APPROVAL_REQUESTED) return;
+  const run = store.getRun(runId);
+  if (run && isTerminal(run.status))
+    throw new ConflictError(
+      `cannot request an approval on run ${quote(runId)}: its status is ${run.status}`,
+    );
 }
 
 function list(value: string | null): string[] | undefined {
@@ -89,7 +102,10 @@ export function eventRoutes({ store }: AppServices): Route[] {
         if (body === undefined)
           throw invalid('event must be a JSON object or an array of them; got an empty body');
         if (!Array.isArray(body)) {
-          const [result] = await store.appendEvents(runId, [validateEventInput(body, runId)]);
+          const input = validateEventInput(body, runId);
+          validateControlEvent(input);
+          refuseOnFinishedRun(store, runId, input);
+          const [result] = await store.appendEvents(runId, [input]);
           if ('refused' in result!) throw result.refused;
           sendJsonBytes(res, result!.created ? 201 : 200, recordOf(result!));
           return;
@@ -101,15 +117,28 @@ export function eventRoutes({ store }: AppServices): Route[] {
             `event array must hold at most ${MAX_BATCH_EVENTS} events; got ${body.length}`,
           );
         }
+        const conflicts = new Map<number, ConflictError>();
         const inputs = body.map((item, i) => {
           try {
-            return validateEventInput(item, runId, `events[${i}]`);
+            const input = validateEventInput(item, runId, `events[${i}]`);
+            validateControlEvent(input, `events[${i}]`);
+            refuseOnFinishedRun(store, runId, input);
+            return input;
           } catch (error) {
             if (error instanceof ValidationError) return error;
-            throw error;
+            if (error instanceof ConflictError) conflicts.set(i, error);
+            else throw error;
           }
+          return undefined;
         });
-        const results = await store.appendEvents(runId, inputs);
+        const appended = await store.appendEvents(
+          runId,
+          inputs.filter((input) => input !== undefined),
+        );
+        // Conflicts never reach the store; they go back into their places in the answer.
+        const results: AppendResult[] = inputs.map((input, i) =>
+          input === undefined ? { refused: conflicts.get(i)! } : appended.shift()!,
+        );
         const allStored = results.every((result) => !('refused' in result));
         sendJsonBytes(res, allStored ? 201 : 207, batchAnswer(results));
       },

@@ -5,7 +5,7 @@ import type { AppServices } from '../app-services.ts';
 import { sendJson } from '../respond.ts';
 import type { Route } from '../router.ts';
 
-export function healthRoutes({ store, hub }: AppServices): Route[] {
+export function healthRoutes({ store, hub, notifier }: AppServices): Route[] {
   return [
     {
       method: 'GET',
@@ -20,6 +20,7 @@ export function healthRoutes({ store, hub }: AppServices): Route[] {
           streams: hub.stats(),
         };
         if (degraded) health.reason = degraded;
+        if (notifier) health.notify = notifier.stats();
         sendJson(res, degraded ? 503 : 200, health);
       },
     },

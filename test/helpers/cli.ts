@@ -32,9 +32,11 @@ export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.Pro
 export function spawnCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
+  cwd?: string,
 ): CliProcess {
   const proc = spawn(process.execPath, [CLI, ...args], {
     env: cliEnv(env),
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/agent-ops.js', import.meta.url));
 
-/** A server that has not said "listening on" by then is killed, so a stuck start cannot hang a test. */
+/** A server silent this long is killed: a stuck start must not hang a test. */
 const START_TIMEOUT_MS = 30_000;
 
 /** A process that printed "listening on <url>": a server of ours, or the bench's baseline. */

@@ -1,0 +1,148 @@
+// The queue in the dashboard, in a real browser against the real server and real workers: the New
+// run dialog (no worker online, tasks and their parameters, queue and open), queue positions and
+// stopping a queued run, and the live Workers view.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { Run } from '../shared/types.ts';
+import { browserFor, browserSuite } from './helpers/browser.ts';
+import { spawnCli, storedRun } from './helpers/cli.ts';
+import { api } from './helpers/http.ts';
+import { serverFor } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const WAIT_MS = 20_000;
+const NODE = process.execPath;
+
+test('dashboard queue', { timeout: 180_000, ...browserSuite }, async (t) => {
+  const browser = await browserFor(t);
+  const server = await serverFor(t);
+  const pageErrors: string[] = [];
+
+  async function openPage(hash = '#/'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.url}/${hash}`);
+    await page.locator('.connection', { hasText: 'live' }).first().waitFor({ timeout: WAIT_MS });
+    return page;
+  }
+  const startWorker = async (args: string[]) => {
+    const worker = spawnCli(['worker', '--server', server.url, ...args]);
+    t.after(() => worker.proc.kill('SIGKILL'));
+    await worker.waitFor((stdout) => stdout.includes('ready:'), 'the worker to be ready');
+    return worker;
+  };
+  const queue = async (task: string): Promise<Run> =>
+    (await api<Run>(server.url, '/api/runs', { body: { task } })).body;
+
+  await t.test(
+    'with no worker online, the dialog says so and shows the command to start one',
+    async () => {
+      const page = await openPage();
+      await page.getByRole('button', { name: 'New run' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New run' });
+      await dialog.waitFor({ timeout: WAIT_MS });
+      await dialog.getByText('No worker is online').waitFor({ timeout: WAIT_MS });
+      assert.equal(
+        await dialog.locator('.new-run-command').textContent(),
+        `agent-ops worker --simulate --server ${server.url}`,
+      );
+      await dialog.getByLabel('Task').fill('simulate');
+      await dialog
+        .getByText('No online worker offers "simulate" yet: the run waits in the queue')
+        .waitFor({ timeout: WAIT_MS });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: WAIT_MS });
+    },
+  );
+
+  await t.test(
+    'the dialog lists the tasks workers offer, a field per parameter; submit queues and opens the run',
+    async () => {
+      const page = await openPage();
+      await startWorker([
+        '--name',
+        'dialog-worker',
+        '--task',
+        `greet=${NODE} -e "console.log('hello ' + process.argv[1])" {who}`,
+        '--simulate',
+      ]);
+      await page.getByRole('button', { name: 'New run' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New run' });
+      await waitFor(
+        'the offered tasks',
+        async () =>
+          (await dialog
+            .locator('#new-run-tasks option')
+            .evaluateAll((options) =>
+              options.map((o) => (o as HTMLOptionElement).value).join(','),
+            )) === 'greet,simulate',
+      );
+      assert.equal(await dialog.locator('.new-run-offline').isVisible(), false);
+      await dialog.getByLabel('Task').fill('greet');
+      await dialog.getByLabel('who').fill('dashboard user');
+      await dialog.getByLabel('Title').fill('queued from the dialog');
+      await dialog.getByRole('button', { name: 'Queue run' }).click();
+      await page.waitForURL(/#\/runs\/run-/, { timeout: WAIT_MS });
+      const runId = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+      await page.locator('.run-header .run-id', { hasText: runId }).waitFor({ timeout: WAIT_MS });
+      const done = await waitFor('the run to complete', async () => {
+        const run = await storedRun(server.url, runId);
+        return run.status === 'completed' ? run : undefined;
+      });
+      assert.equal(done!.task, 'greet');
+      assert.deepEqual(done!.input, { who: 'dashboard user' });
+      assert.equal(done!.title, 'queued from the dialog');
+      await page
+        .locator('.run-header .status-badge', { hasText: 'completed' })
+        .waitFor({ timeout: WAIT_MS });
+    },
+  );
+
+  await t.test('queued runs show their position in the queue and can be stopped', async () => {
+    const page = await openPage();
+    const first = await queue('nobody-offers-this');
+    const second = await queue('nobody-offers-this');
+    const row = (run: Run) => page.locator(`.run-row[data-run-id="${run.id}"]`);
+    await row(first).getByText('#1 in queue').waitFor({ timeout: WAIT_MS });
+    await row(second).getByText('#2 in queue').waitFor({ timeout: WAIT_MS });
+    await row(first).click();
+    await page.getByRole('button', { name: 'Stop the run' }).click();
+    await page.getByRole('button', { name: 'Confirm stop' }).click();
+    await page
+      .locator('.run-header .status-badge', { hasText: 'stopped' })
+      .waitFor({ timeout: WAIT_MS });
+    assert.equal((await storedRun(server.url, first.id)).status, 'stopped');
+    await row(second).getByText('#1 in queue').waitFor({ timeout: WAIT_MS });
+  });
+
+  await t.test(
+    'the Workers view shows every worker, its tasks and what it runs, live',
+    async () => {
+      const page = await openPage();
+      await page.getByRole('link', { name: 'Workers' }).click();
+      await page.getByRole('heading', { name: 'Workers' }).waitFor({ timeout: WAIT_MS });
+      await startWorker([
+        '--name',
+        'view-worker',
+        '--concurrency',
+        '2',
+        '--task',
+        `sleepy=${NODE} -e "setInterval(() => {}, 1000)"`,
+      ]);
+      const card = page.locator('.worker-card', { hasText: 'view-worker' });
+      await card.getByText('tasks: sleepy').waitFor({ timeout: WAIT_MS });
+      await card.getByText('0/2 running').waitFor({ timeout: WAIT_MS });
+      const run = await queue('sleepy');
+      await card.getByRole('link', { name: run.id }).waitFor({ timeout: WAIT_MS });
+      await card.getByText('1/2 running').waitFor({ timeout: WAIT_MS });
+      assert.equal(await card.getAttribute('data-state'), 'busy');
+      await api(server.url, `/api/runs/${run.id}/stop`, { method: 'POST' });
+      await card.getByText('nothing running').waitFor({ timeout: WAIT_MS });
+    },
+  );
+
+  assert.deepEqual(pageErrors, []);
+});
