@@ -6,6 +6,7 @@ import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
 import { ApprovalCards } from './approval-card.ts';
 import { DirectiveBox } from './directive-box.ts';
+import { CompareDialog } from './compare-dialog.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
@@ -75,7 +76,8 @@ export class RunView {
       'aria-label': 'Export every event of this run as NDJSON',
     });
     exportButton.addEventListener('click', () => void this.#export());
-    this.#header.actions.append(exportButton);
+    const compare = new CompareDialog(() => this.#run);
+    this.#header.actions.append(compare.button, exportButton);
 
     const tabList = element('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Run views' });
     const panels = element('div', { class: 'tab-panels' });

@@ -357,6 +357,36 @@ test('dashboard: Trace tab', { timeout: 240_000, ...browserSuite }, async (t) =>
     },
   );
 
+  await t.test(
+    '"Compare with…" sets the run beside another: metrics, tools, aligned calls',
+    async () => {
+      await api(server.url, '/api/runs', { body: { id: 'baseline', title: 'Baseline run' } });
+      await post('baseline', [
+        {
+          type: 'tool.called',
+          payload: { toolName: 'Bash', toolCallId: 'x1', args: { command: 'npm ci' } },
+        },
+        { type: 'tool.result', payload: { toolName: 'Bash', toolCallId: 'x1', result: 'ok' } },
+        { type: 'usage.report', payload: { inputTokens: 100, outputTokens: 20, costUsd: 0.01 } },
+        { type: 'run.completed' },
+      ]);
+      const page = await openTrace('nested');
+      await page.getByRole('button', { name: 'Compare this run with another run' }).click();
+      const dialog = page.locator('.compare-dialog');
+      await dialog
+        .locator('option[value="baseline"]')
+        .waitFor({ state: 'attached', timeout: WAIT_MS });
+      await dialog.getByRole('combobox', { name: 'Run to compare with' }).selectOption('baseline');
+      await dialog.locator('.compare-sequence').waitFor({ timeout: WAIT_MS });
+      const metrics = (await dialog.getByRole('table', { name: 'Metrics' }).textContent())!;
+      assert.match(metrics, /cost\$0\.0100\$0\.0123\+\$0\.0023 \(\+23\.0%\)/);
+      assert.match(metrics, /tool calls12\+1 \(\+100\.0%\)/);
+      const calls = await dialog.locator('.compare-sequence tr').allTextContents();
+      assert.deepEqual(calls.slice(1), ['Bash npm ciBash npm ci', '+Bash npm test ✖']);
+      await page.screenshot({ path: new URL('dashboard-compare.png', ARTEFACTS).pathname });
+    },
+  );
+
   await t.test('no script error and no dialog on any page', () => {
     assert.deepEqual(pageErrors, []);
   });
