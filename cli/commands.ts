@@ -1,8 +1,8 @@
 // Every subcommand, in the order the help lists them.
 import type { Command } from './command.ts';
-import { compareCommand } from './commands/compare.ts';
 import { approvalsCommand } from './commands/approvals.ts';
 import { askCommand } from './commands/ask.ts';
+import { compareCommand } from './commands/compare.ts';
 import { pauseCommand, resumeCommand, stopCommand } from './commands/control.ts';
 import { approveCommand, denyCommand } from './commands/decide.ts';
 import { execCommand } from './commands/exec.ts';

@@ -1,11 +1,12 @@
 // A worker's task: the command line its operator wrote (`claude -p {prompt} --verbose`), split
 // into words the way a shell would split plain words and quotes, but never run by a shell. Each
 // `{param}` is filled from a run's input; a word stays one argument whatever its value holds.
+import { PARAM_NAME_PATTERN } from '../shared/constants.ts';
 import type { TaskInput } from '../shared/types.ts';
 import { quote } from '../shared/validate.ts';
 
 /** `{name}` with a parameter's name; any other brace is the command's own (`() => {}`). */
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]{0,63})\}/g;
+const PLACEHOLDER = new RegExp(`\\{(${PARAM_NAME_PATTERN.source.slice(1, -1)})\\}`, 'g');
 
 export class TaskInputError extends Error {
   constructor(message: string) {

@@ -1,8 +1,11 @@
-// The selected event in full: its fields and the pretty-printed payload, with copy to clipboard.
-import type { AgentEvent } from '../shared/types.ts';
+// The selected event in full: its fields (the time as the offset from the run's start beside the
+// wall-clock time) and the payload as a tree, with copy for the payload, the event and every value.
+// It lies over the right of the list, so opening it never moves the rows.
+import type { AgentEvent, Run } from '../shared/types.ts';
 import { element } from './element.ts';
 import { familyOf } from './event-filter.ts';
-import { formatAbsolute } from './format.ts';
+import { formatAbsolute, formatOffset } from './format.ts';
+import { jsonTree } from './json-tree.ts';
 
 export class Inspector {
   readonly element: HTMLElement;
@@ -15,7 +18,7 @@ export class Inspector {
   constructor(onClose: () => void) {
     this.#title = element('h2', { class: 'inspector-title' });
     this.#fields = element('dl', { class: 'inspector-fields' });
-    this.#payload = element('pre', {
+    this.#payload = element('div', {
       class: 'inspector-payload',
       tabindex: '0',
       'aria-label': 'Payload',
@@ -26,13 +29,13 @@ export class Inspector {
       text: 'Copy payload',
       'aria-label': 'Copy the payload as JSON',
     });
-    copyPayload.addEventListener('click', () => this.#copy(this.#event?.payload));
+    copyPayload.addEventListener('click', () => void this.#copy(this.#event?.payload));
     const copyEvent = element('button', {
       type: 'button',
       text: 'Copy event',
       'aria-label': 'Copy the whole event as JSON',
     });
-    copyEvent.addEventListener('click', () => this.#copy(this.#event));
+    copyEvent.addEventListener('click', () => void this.#copy(this.#event));
     const close = element('button', {
       type: 'button',
       class: 'icon-button',
@@ -55,15 +58,18 @@ export class Inspector {
     return !this.element.hidden;
   }
 
-  show(event: AgentEvent | undefined): void {
+  show(event: AgentEvent | undefined, run?: Run): void {
     this.#event = event;
     this.element.hidden = event === undefined;
     if (!event) return;
     this.#title.textContent = event.type;
     this.#title.className = `inspector-title fam-${familyOf(event.type)}`;
+    const time = run
+      ? `${formatOffset(event.ts, run.startedAt)} · ${formatAbsolute(event.ts)}`
+      : formatAbsolute(event.ts);
     const rows: [string, string | undefined][] = [
       ['seq', String(event.seq)],
-      ['time', formatAbsolute(event.ts)],
+      ['time', time],
       ['level', event.level],
       ['agent', event.agentId],
       ['task', event.taskId],
@@ -74,16 +80,19 @@ export class Inspector {
       if (value === undefined) continue;
       this.#fields.append(
         element('dt', { text: name }),
-        element('dd', { text: value, title: value }),
+        element('dd', { text: value, title: value, class: `field-${name}` }),
       );
     }
-    this.#payload.textContent = JSON.stringify(event.payload, null, 2);
+    this.#payload.replaceChildren(
+      jsonTree(event.payload, 'payload', (value) => void this.#copy(value)),
+    );
     this.#copyStatus.textContent = '';
   }
 
   async #copy(value: unknown): Promise<void> {
     if (value === undefined) return;
-    const text = JSON.stringify(value, null, 2);
+    // A string is copied as its text (a stack trace pastes as lines); anything else as JSON.
+    const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
     try {
       await navigator.clipboard.writeText(text);
       this.#copyStatus.textContent = 'Copied';

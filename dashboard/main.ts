@@ -45,9 +45,13 @@ async function route(): Promise<void> {
   const token = ++routeToken;
   const id = runIdFromHash();
   runsList.select(id);
+  // On a narrow screen the list and the main pane (a run, the workers) are two screens; the
+  // stylesheet shows the one routed.
+  document.body.dataset.route = id === undefined && location.hash !== WORKERS_HASH ? 'list' : 'run';
   if (location.hash === WORKERS_HASH) {
     view?.close();
     view = undefined;
+    runsList.shareActivity('', undefined);
     document.title = 'Workers · agent-ops';
     main.replaceChildren(workersView.element);
     return;
@@ -55,6 +59,7 @@ async function route(): Promise<void> {
   if (id !== undefined && view?.run.id === id) return;
   view?.close();
   view = undefined;
+  runsList.shareActivity('', undefined);
   if (id === undefined) {
     pendingTitle.setBase('agent-ops');
     main.replaceChildren(placeholder);
@@ -79,6 +84,7 @@ async function route(): Promise<void> {
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
   view = new RunView(run);
+  runsList.shareActivity(run.id, view.activity);
   pendingTitle.setBase(`${run.title} · agent-ops`);
   main.replaceChildren(view.element);
 }
@@ -95,10 +101,12 @@ function isTyping(target: EventTarget | null): boolean {
 document.addEventListener('keydown', (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector('dialog[open]'))
     return;
+  // Esc closes the innermost thing only: a search box, then the inspector, then the run.
   if (event.key === 'Escape') {
     if (isTyping(event.target)) {
       (event.target as HTMLElement).blur();
-      view?.timeline.focusList();
+      if (view) view.focusTab();
+      else runsList.focusList();
     } else if (view?.inspector.open) view.timeline.selectSeq(undefined);
     else if (view) location.hash = '#/';
     return;
@@ -106,7 +114,7 @@ document.addEventListener('keydown', (event) => {
   if (isTyping(event.target)) return;
   if (event.key === '/') {
     event.preventDefault();
-    (view ? view.timeline.search : runsList.search).focus();
+    (view ? view.search : runsList.search).focus();
   } else if (event.key === 'j' || event.key === 'k') {
     const delta = event.key === 'j' ? 1 : -1;
     if (view) view.timeline.move(delta);

@@ -1,10 +1,11 @@
-// Pause / Resume / Stop for one run, and whether a producer is attached to carry them out. A request
+// Pause / Resume / Stop for one run, and whether a producer is there to carry them out. A request
 // is shown from the click until it is settled: in flight, then (with a producer) waiting for the
 // producer's confirmation, which arrives as a status change on the run feed. Stop asks first.
 import { CONTROL_ACTIONS, CONTROL_ALLOWED_FROM } from '../shared/control-transitions.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
 import { ApiError, apiJson, runPath } from './api-client.ts';
 import { element } from './element.ts';
+import { producerView } from './producer-state.ts';
 import { isTerminalRun } from './run-status.ts';
 
 const LABEL: Record<ControlAction, string> = { pause: 'Pause', resume: 'Resume', stop: 'Stop' };
@@ -108,14 +109,7 @@ export class RunControls {
     const pending = run.control?.pending;
     if (terminal) this.#confirming = false;
 
-    this.producer.hidden = terminal;
-    this.producer.dataset.attached = String(attached);
-    this.producer.textContent = attached
-      ? 'producer attached'
-      : 'no producer (server applies controls)';
-    this.producer.title = attached
-      ? 'A producer holds the control channel: it carries out pause / resume / stop and confirms them'
-      : 'Nothing holds the control channel: the server applies pause / resume / stop at once';
+    this.tick(Date.now());
 
     // A request the producer has not confirmed blocks repeating it; a stop blocks everything.
     const waiting = attached ? pending : undefined;
@@ -134,6 +128,16 @@ export class RunControls {
       note = `${LABEL[pending]} requested; the producer left before confirming it`;
     this.#note.textContent = note;
     this.#note.dataset.pending = waiting ?? this.#inFlight ?? '';
+  }
+
+  /** Once a second: "producer disconnected 12 s ago" counts up. */
+  tick(now: number): void {
+    const view = producerView(this.#run, now);
+    this.producer.hidden = view.text === '';
+    this.producer.dataset.state = view.state;
+    this.producer.dataset.attached = String(view.state === 'attached');
+    if (this.producer.textContent !== view.text) this.producer.textContent = view.text;
+    this.producer.title = view.title;
   }
 
   #askToStop(asking: boolean): void {

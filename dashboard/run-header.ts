@@ -1,18 +1,16 @@
-// The run's header: title, status, times, counts, the full error message and every metadata key.
-// Pause / resume / stop sit on the right of the heading, with any refusal on a line below it.
+// The run's header: status, title and controls; what the run is doing now (or how it ended); its
+// times, counts and producer; the full error message (with the last lines of stderr for a failed
+// command) and every metadata key. Times are relative while the run is live (absolute on hover)
+// and absolute once it has ended.
+import type { OutputLine } from '../shared/output-lines.ts';
 import type { Run } from '../shared/types.ts';
 import { totalTokens } from '../shared/usage.ts';
+import { ActivityLine } from './activity-line.ts';
 import { element } from './element.ts';
-import {
-  formatAbsolute,
-  formatAgo,
-  formatCount,
-  formatDuration,
-  formatUsd,
-  formatValue,
-} from './format.ts';
+import { formatAbsolute, formatAgo, formatCount, formatUsd, formatValue } from './format.ts';
+import { describeActivity, type RunActivity } from './run-activity.ts';
 import { RunControls } from './run-controls.ts';
-import { isStale, runDurationMs } from './run-status.ts';
+import { isStale, isTerminalRun, STATUS_LABEL } from './run-status.ts';
 
 export class RunHeader {
   readonly element: HTMLElement;
@@ -23,9 +21,15 @@ export class RunHeader {
   #stale = element('span', { class: 'stale-badge', text: 'stale', hidden: true });
   #id = element('span', { class: 'run-id mono' });
   #facts = element('dl', { class: 'run-facts' });
-  #duration = element('dd', { class: 'duration' });
+  #started = element('dd');
+  #activityLine = new ActivityLine('run-activity');
   #error = element('div', { class: 'run-error', role: 'alert', hidden: true });
   #errorText = element('span', { class: 'run-error-text' });
+  #stderr = element('pre', {
+    class: 'run-error-stderr',
+    hidden: true,
+    'aria-label': 'Last lines of stderr',
+  });
   #errorJump = element('button', {
     type: 'button',
     class: 'run-error-jump',
@@ -35,12 +39,17 @@ export class RunHeader {
   #metadata = element('dl', { class: 'run-metadata', 'aria-label': 'Metadata' });
   #controls: RunControls;
   #run: Run;
+  #activity: RunActivity;
 
   /** `onRun` receives the run as a control request's answer left it. */
-  constructor(run: Run, onShowError: () => void, onRun: (run: Run) => void) {
+  constructor(run: Run, activity: RunActivity, onShowError: () => void, onRun: (run: Run) => void) {
     this.#run = run;
+    this.#activity = activity;
     this.#controls = new RunControls(run, onRun);
-    this.#error.append(this.#errorText, this.#errorJump);
+    this.#error.append(
+      element('div', { class: 'run-error-line' }, this.#errorText, this.#errorJump),
+      this.#stderr,
+    );
     this.#errorJump.addEventListener('click', onShowError);
     this.connection = element('span', {
       class: 'connection',
@@ -48,18 +57,31 @@ export class RunHeader {
       'aria-live': 'polite',
     });
     this.actions = element('div', { class: 'run-actions' });
+    // On a phone the list and the run are two screens; this leads back to the list.
+    const back = element('a', {
+      class: 'back-link',
+      href: '#/',
+      text: '← Runs',
+      'aria-label': 'Back to the runs list',
+    });
     this.element = element(
       'header',
       { class: 'run-header' },
       element(
         'div',
         { class: 'run-heading' },
-        element('div', { class: 'run-title-line' }, this.#status, this.#title, this.#stale),
-        this.#controls.element,
-        this.connection,
-        this.actions,
+        element('div', { class: 'run-title-line' }, back, this.#status, this.#title, this.#stale),
+        element('div', { class: 'run-heading-side' }, this.#controls.element, this.actions),
       ),
-      element('div', { class: 'run-sub' }, this.#id, this.#facts, this.#controls.producer),
+      this.#activityLine.element,
+      element(
+        'div',
+        { class: 'run-sub' },
+        this.#id,
+        this.#facts,
+        this.#controls.producer,
+        this.connection,
+      ),
       this.#controls.error,
       this.#error,
       this.#metadata,
@@ -72,15 +94,14 @@ export class RunHeader {
     this.#controls.update(run);
     this.#title.textContent = run.title;
     this.#title.title = run.title;
-    this.#status.textContent = run.status;
+    this.#status.textContent = STATUS_LABEL[run.status];
     this.#status.className = `status-badge st-${run.status}`;
+    this.#status.dataset.status = run.status;
     this.#id.textContent = run.id;
     this.#error.hidden = !run.errorMessage;
     this.#errorText.textContent = run.errorMessage ?? '';
 
-    const facts: [string, string, string?][] = [
-      ['started', formatAgo(run.startedAt), formatAbsolute(run.startedAt)],
-    ];
+    const facts: [string, Node | string, string?][] = [['started', this.#started]];
     if (run.endedAt) facts.push(['ended', formatAbsolute(run.endedAt)]);
     facts.push(
       ['events', formatCount(run.eventCount)],
@@ -92,19 +113,16 @@ export class RunHeader {
     if (tokens !== undefined) facts.push(['tokens', formatCount(tokens)]);
     if (run.usage?.costUsd !== undefined) facts.push(['cost', formatUsd(run.usage.costUsd)]);
     this.#facts.replaceChildren();
-    for (const [name, value, title] of facts) {
+    for (const [name, value] of facts) {
       this.#facts.append(
         element(
           'div',
           { class: `fact fact-${name.replace(' ', '-')}` },
           element('dt', { text: name }),
-          element('dd', { text: value, title }),
+          typeof value === 'string' ? element('dd', { text: value }) : value,
         ),
       );
     }
-    this.#facts.append(
-      element('div', { class: 'fact' }, element('dt', { text: 'duration' }), this.#duration),
-    );
     this.#facts.querySelector('.fact-errors')?.classList.toggle('has-errors', run.errorCount > 0);
 
     this.#metadata.replaceChildren();
@@ -128,12 +146,22 @@ export class RunHeader {
     this.tick();
   }
 
-  /** Once a second: the duration of a live run and the staleness mark. */
+  /** The last lines the failed command wrote to stderr, under its error message. */
+  showStderr(lines: OutputLine[]): void {
+    this.#stderr.hidden = lines.length === 0;
+    this.#stderr.textContent = lines.map((line) => line.text).join('\n');
+  }
+
+  /** Once a second: elapsed time, the open tool call's duration, ages and the staleness mark. */
   tick(now = Date.now()): void {
-    this.#duration.textContent = formatDuration(runDurationMs(this.#run, now));
+    this.#activityLine.update(describeActivity(this.#run, this.#activity, now));
+    this.#controls.tick(now);
     this.#stale.hidden = !isStale(this.#run, now);
-    (this.#facts.firstElementChild?.lastElementChild as HTMLElement | null)?.replaceChildren(
-      formatAgo(this.#run.startedAt, now),
-    );
+    const ended = isTerminalRun(this.#run);
+    const started = ended
+      ? formatAbsolute(this.#run.startedAt)
+      : formatAgo(this.#run.startedAt, now);
+    if (this.#started.textContent !== started) this.#started.textContent = started;
+    this.#started.title = ended ? '' : formatAbsolute(this.#run.startedAt);
   }
 }

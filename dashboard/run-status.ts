@@ -1,6 +1,6 @@
 // Derived facts about a run that the list and the header both show.
 import { TERMINAL_STATUSES } from '../shared/constants.ts';
-import type { Run } from '../shared/types.ts';
+import type { Run, RunStatus } from '../shared/types.ts';
 
 /** A running run silent for this long is marked stale: its producer may have died. */
 export const STALE_AFTER_MS = 5 * 60_000;
@@ -26,3 +26,13 @@ export function newerRun(current: Run | undefined, next: Run): Run {
   if (!current) return next;
   return Date.parse(next.updatedAt) >= Date.parse(current.updatedAt) ? next : current;
 }
+
+/** Status as a badge says it: a word, never a colour alone. */
+export const STATUS_LABEL: Record<RunStatus, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  paused: 'Paused',
+  completed: 'Completed',
+  error: 'Failed',
+  stopped: 'Stopped',
+};

@@ -1,28 +1,44 @@
-// One run: its header, and tabs for the live timeline, the trace and the metrics,
-// with the inspector beside them. Holds the run's SSE stream and feeds every part from it.
+// One run: its header, and tabs (Events, Console, Trace, Metrics, …) with the inspector over
+// them. Holds the run's SSE stream and feeds every part from it. A tab is one module exporting a
+// RunTabFactory and one line in RUN_TABS.
+import { outputLinesOf, STDERR_EVENT_TYPE } from '../shared/output-lines.ts';
 import { FAILURE_TYPES } from '../shared/run-effects.ts';
 import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
 import { ApprovalCards } from './approval-card.ts';
-import { DirectiveBox } from './directive-box.ts';
 import { CompareDialog } from './compare-dialog.ts';
+import { consoleTab } from './console-tab.ts';
+import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
 import { storedKey } from './key-prompt.ts';
-import { LazyFeed } from './lazy-feed.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
-import { MetricCharts } from './metric-chart.ts';
-import { metricOf } from './metric-series.ts';
+import { metricsTab } from './metrics-tab.ts';
+import { RunActivity } from './run-activity.ts';
 import { RunHeader } from './run-header.ts';
 import { isTerminalRun } from './run-status.ts';
+import type { RunTab, RunTabContext, RunTabFactory } from './run-tab.ts';
 import { Timeline } from './timeline.ts';
-import { TraceView } from './trace-view.ts';
+import { traceTab } from './trace-tab.ts';
+
+/** The tabs after Events, in order. */
+const RUN_TABS: RunTabFactory[] = [consoleTab, traceTab, metricsTab];
 
 /** Panels other than the timeline redraw at most this often. */
 const PANEL_REDRAW_MS = 250;
+/** How many of the newest events seed "what the run is doing now" when the view opens. */
+const ACTIVITY_SEED_EVENTS = 200;
+/** A failed command's banner shows this many of the last lines of stderr. */
+const STDERR_BANNER_LINES = 8;
+/** ...and loads them this long after the view opens, once the timeline has its first page. */
+const STDERR_LOAD_DELAY_MS = 300;
 
-type Tab = 'events' | 'trace' | 'metrics';
+interface TabSlot {
+  tab: RunTab;
+  button: HTMLButtonElement;
+  panel: HTMLElement;
+}
 
 export class RunView {
   readonly element: HTMLElement;
@@ -34,18 +50,21 @@ export class RunView {
   #directives: DirectiveBox;
   #stream: LiveStream;
   #received: number;
-  #trace: TraceView;
-  #metrics: MetricCharts;
-  #metricFeed: LazyFeed;
-  #tabs = new Map<Tab, { button: HTMLButtonElement; panel: HTMLElement }>();
-  #tab: Tab = 'events';
+  readonly activity = new RunActivity();
+  /** Stream events that arrived before the activity was seeded. */
+  #activityBacklog: AgentEvent[] | undefined = [];
+  #tabs = new Map<string, TabSlot>();
+  #tab = 'events';
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
+  #stderrShown = false;
+  #stderrTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(run: Run) {
     this.#run = run;
     this.#received = run.lastSeq;
     this.#header = new RunHeader(
       run,
+      this.activity,
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
@@ -56,19 +75,8 @@ export class RunView {
       runId: run.id,
       runStartedAt: run.startedAt,
       lastSeq: run.lastSeq,
-      onSelect: (event) => this.inspector.show(event),
+      onSelect: (event) => this.inspector.show(event, this.#run),
     });
-    this.#trace = new TraceView(run, (event) => this.inspector.show(event));
-    this.#metrics = new MetricCharts();
-    this.#metricFeed = new LazyFeed(
-      run.id,
-      ['type=metric', 'q=metricName'],
-      (event) => metricOf(event) !== undefined,
-      (events) => {
-        this.#metrics.add(events);
-        this.#scheduleRedraw();
-      },
-    );
 
     const exportButton = element('button', {
       type: 'button',
@@ -81,33 +89,43 @@ export class RunView {
 
     const tabList = element('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Run views' });
     const panels = element('div', { class: 'tab-panels' });
-    const addTab = (tab: Tab, label: string, panel: HTMLElement) => {
+    const tabs: RunTab[] = [
+      {
+        id: 'events',
+        element: this.timeline.element,
+        label: () => 'Events',
+        search: this.timeline.search,
+        focus: () => this.timeline.focusList(),
+      },
+    ];
+    for (const make of RUN_TABS) {
+      const index = tabs.length;
+      tabs.push(make(this.#context(() => tabs[index]!.id)));
+    }
+    for (const tab of tabs) {
       const button = element('button', {
         type: 'button',
         role: 'tab',
-        id: `tab-${tab}`,
-        'aria-controls': `panel-${tab}`,
-        'aria-label': label,
-        text: label,
+        id: `tab-${tab.id}`,
+        'aria-controls': `panel-${tab.id}`,
+        text: tab.label(run),
+        hidden: tab.initiallyAvailable === false,
       });
-      button.addEventListener('click', () => this.showTab(tab));
-      const wrapper = element(
+      button.addEventListener('click', () => this.showTab(tab.id));
+      const panel = element(
         'div',
         {
-          class: `tab-panel panel-${tab}`,
+          class: `tab-panel panel-${tab.id}`,
           role: 'tabpanel',
-          id: `panel-${tab}`,
-          'aria-labelledby': `tab-${tab}`,
+          id: `panel-${tab.id}`,
+          'aria-labelledby': `tab-${tab.id}`,
         },
-        panel,
+        tab.element,
       );
       tabList.append(button);
-      panels.append(wrapper);
-      this.#tabs.set(tab, { button, panel: wrapper });
-    };
-    addTab('events', 'Events', this.timeline.element);
-    addTab('trace', 'Trace', this.#trace.element);
-    addTab('metrics', 'Metrics', this.#metrics.element);
+      panels.append(panel);
+      this.#tabs.set(tab.id, { tab, button, panel });
+    }
 
     this.element = element(
       'article',
@@ -137,41 +155,105 @@ export class RunView {
         if (event.seq <= this.#received) return;
         this.#received = event.seq;
         this.timeline.receive(event);
+        if (this.#activityBacklog) this.#activityBacklog.push(event);
+        else this.activity.add(event);
         this.#approvals.receive(event);
         this.#directives.receive(event);
-        this.#trace.receive(event);
-        if (this.#tab === 'trace') this.#scheduleRedraw();
-        this.#metricFeed.add(event);
+        for (const { tab } of this.#tabs.values()) tab.receive?.(event);
       },
       onStatus: (status) => this.#showConnection(status),
     });
+    void this.#seedActivity(run.lastSeq);
     this.updateRun(run);
+  }
+
+  #context(id: () => string): RunTabContext {
+    return {
+      runId: this.#run.id,
+      run: () => this.#run,
+      receivedSeq: () => this.#received,
+      inspect: (event) => this.inspector.show(event, this.#run),
+      setAvailable: (available) => {
+        const slot = this.#tabs.get(id());
+        if (slot) slot.button.hidden = !available;
+      },
+      scheduleRedraw: () => this.#scheduleRedraw(),
+    };
   }
 
   get run(): Run {
     return this.#run;
   }
 
+  /** The search box of the tab shown, for `/`. */
+  get search(): HTMLInputElement {
+    return this.#tabs.get(this.#tab)?.tab.search ?? this.timeline.search;
+  }
+
+  /** Gives the keyboard back to the shown tab's list (Esc in a search box). */
+  focusTab(): void {
+    this.#tabs.get(this.#tab)?.tab.focus?.();
+  }
+
   updateRun(run: Run): void {
     // A control request's answer can cross a newer copy from the run feed; keep the newer one.
     if (Date.parse(run.updatedAt) < Date.parse(this.#run.updatedAt)) return;
     this.#run = run;
-    this.#trace.updateRun(run);
+    for (const { tab, button } of this.#tabs.values()) {
+      const label = tab.label(run);
+      if (button.textContent !== label) button.textContent = label;
+    }
     this.#header.update(run);
     this.#approvals.update(run);
     this.#directives.update(run);
     this.#showConnection(this.#stream.status);
+    if (run.status === 'error' && !this.#stderrShown) {
+      this.#stderrShown = true;
+      // A type filter can scan the whole run on the server: let the timeline's first page go first.
+      this.#stderrTimer = setTimeout(() => void this.#showStderrTail(), STDERR_LOAD_DELAY_MS);
+    }
   }
 
-  showTab(tab: Tab): void {
-    this.#tab = tab;
+  showTab(id: string): void {
+    this.#tab = id;
     for (const [name, { button, panel }] of this.#tabs) {
-      button.setAttribute('aria-selected', String(name === tab));
-      panel.hidden = name !== tab;
+      button.setAttribute('aria-selected', String(name === id));
+      panel.hidden = name !== id;
     }
-    if (tab === 'trace') void this.#trace.start();
-    if (tab === 'metrics') void this.#metricFeed.start(this.#received + 1);
+    this.#tabs.get(id)?.tab.show?.();
     this.#redraw();
+  }
+
+  /** Seeds "what the run is doing now" from its newest events; the stream carries on from there. */
+  async #seedActivity(lastSeq: number): Promise<void> {
+    try {
+      if (lastSeq > 0) {
+        const events = await apiJson<AgentEvent[]>(
+          runPath(this.#run.id, `/events?before=${lastSeq + 1}&limit=${ACTIVITY_SEED_EVENTS}`),
+        );
+        for (const event of events) this.activity.add(event);
+      }
+    } catch {
+      // The stream's events still fill it in.
+    }
+    for (const event of this.#activityBacklog ?? []) this.activity.add(event);
+    this.#activityBacklog = undefined;
+    this.#header.tick();
+  }
+
+  async #showStderrTail(): Promise<void> {
+    try {
+      const events = await apiJson<AgentEvent[]>(
+        runPath(
+          this.#run.id,
+          `/events?type=${STDERR_EVENT_TYPE}&before=${this.#run.lastSeq + 1}&limit=${STDERR_BANNER_LINES}`,
+        ),
+      );
+      const lines = events.flatMap((event) => outputLinesOf(event)).slice(-STDERR_BANNER_LINES);
+      this.#header.showStderr(lines);
+    } catch {
+      // The error message is shown anyway; the Console tab holds every line.
+    }
   }
 
   #scheduleRedraw(): void {
@@ -183,15 +265,14 @@ export class RunView {
   }
 
   #redraw(): void {
-    if (this.#tab === 'trace') this.#trace.render();
-    if (this.#tab === 'metrics') this.#metrics.render();
+    this.#tabs.get(this.#tab)?.tab.render?.(Date.now());
   }
 
   /** Once a second while visible. */
   tick(now: number): void {
     this.#header.tick(now);
     this.#approvals.tick(now);
-    if (this.#tab === 'trace') this.#trace.tick(now);
+    this.#tabs.get(this.#tab)?.tab.tick?.(now);
   }
 
   /** The tab became visible again: draw the timeline and panels skipped while hidden and reconnect at once if waiting. */
@@ -260,5 +341,7 @@ export class RunView {
   close(): void {
     this.#stream.close();
     clearTimeout(this.#redrawTimer);
+    clearTimeout(this.#stderrTimer);
+    for (const { tab } of this.#tabs.values()) tab.close?.();
   }
 }

@@ -1,7 +1,8 @@
 // The run's events as a live, virtualised log: filter chips and search (answered by the server),
-// follow-the-end with "N new ↓" when the reader scrolls up, and a pause that holds the view while
-// buffering what arrives. When retention has removed a run's oldest events the list starts at the
-// first one kept, under a notice saying how many went.
+// follow-the-end with "N new ↓" when the reader scrolls up, and "Freeze view" that holds the view
+// while buffering what arrives ("Follow" shows it all and follows again). When retention has
+// removed a run's oldest events the list starts at the first one kept, under a notice saying how
+// many went.
 import { LEVELS } from '../shared/constants.ts';
 import type { AgentEvent, Level } from '../shared/types.ts';
 import { element } from './element.ts';
@@ -84,15 +85,20 @@ export class Timeline {
       }, SEARCH_DEBOUNCE_MS);
     });
 
-    this.#pauseButton = element('button', {
-      type: 'button',
-      class: 'pause-view',
-      'aria-label': 'Pause the live view',
-      'aria-pressed': 'false',
-      // Not the run's Pause in the header: this one only holds what is drawn.
-      title: 'Hold the event list still; the run itself keeps going',
-      text: 'Pause',
-    });
+    // Not the run's Pause in the header: this one only holds what is drawn. Both labels sit in the
+    // same grid cell (one invisible), so the button is as wide as the longer and never changes width.
+    this.#pauseButton = element(
+      'button',
+      {
+        type: 'button',
+        class: 'pause-view',
+        'aria-label': 'Freeze the view',
+        'aria-pressed': 'false',
+        title: 'Hold the event list still; the run itself keeps going',
+      },
+      element('span', { class: 'label-freeze', text: 'Freeze view' }),
+      element('span', { class: 'label-follow', text: 'Follow' }),
+    );
     this.#pauseButton.addEventListener('click', () => this.setPaused(!this.#paused));
 
     this.#viewport = element('div', {
@@ -316,25 +322,27 @@ export class Timeline {
   }
 
   #updatePauseButton(): void {
-    const held = this.#lastSeq - this.#shownLastSeq();
-    this.#pauseButton.textContent = this.#paused
-      ? `Resume${held > 0 ? ` · ${held} held` : ''}`
-      : 'Pause';
     this.#pauseButton.setAttribute('aria-pressed', String(this.#paused));
     this.#pauseButton.setAttribute(
       'aria-label',
-      this.#paused ? 'Resume the live view' : 'Pause the live view',
+      this.#paused ? 'Follow the live events again' : 'Freeze the view',
     );
     this.#pauseButton.classList.toggle('active', this.#paused);
+    this.#setNewCount(this.#newCount);
   }
 
+  /** The pill over the list's end: "N new ↓" when scrolled up, "N held · Follow ↓" when frozen. */
   #setNewCount(count: number): void {
     this.#newCount = count;
-    this.#newButton.hidden = count === 0;
-    this.#newButton.textContent = `${count.toLocaleString('en-US')} new ↓`;
+    const held = this.#lastSeq - this.#shownLastSeq();
+    this.#newButton.hidden = count === 0 && !(this.#paused && held > 0);
+    this.#newButton.textContent = this.#paused
+      ? `${held.toLocaleString('en-US')} held · Follow ↓`
+      : `${count.toLocaleString('en-US')} new ↓`;
   }
 
   scrollToEnd(): void {
+    if (this.#paused) this.setPaused(false);
     this.#setNewCount(0);
     this.#list.scrollToEnd();
   }

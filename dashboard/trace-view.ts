@@ -50,7 +50,9 @@ interface RowParts {
 
 export class TraceView {
   readonly element: HTMLElement;
-  #run: Run;
+  #currentRun: () => Run;
+  /** The status the rows were built for; a span never ended reads differently once it changes. */
+  #builtFor: Run['status'] | undefined;
   #tree: SpanTree | undefined;
   #loading: Promise<void> | undefined;
   /** Trace events that arrived while the snapshot was loading. */
@@ -79,9 +81,9 @@ export class TraceView {
   #drag: { x: number; moved: boolean } | undefined;
   #header: HTMLElement;
 
-  constructor(run: Run, onEvent: (event: AgentEvent) => void) {
-    this.#run = run;
-    this.#detail = new TraceDetail(run.id, onEvent, () => this.select(undefined));
+  constructor(run: () => Run, onEvent: (event: AgentEvent) => void) {
+    this.#currentRun = run;
+    this.#detail = new TraceDetail(run().id, onEvent, () => this.select(undefined));
     this.#viewport = element('div', {
       class: 'trace-rows',
       role: 'tree',
@@ -147,6 +149,10 @@ export class TraceView {
     return this.#loading;
   }
 
+  get #run(): Run {
+    return this.#currentRun();
+  }
+
   async #load(): Promise<void> {
     try {
       const response = await apiFetch(tracePath(this.#run.id, 'spans'));
@@ -174,11 +180,6 @@ export class TraceView {
     } else if (this.#loading) this.#early.push(event);
   }
 
-  updateRun(run: Run): void {
-    if (run.status !== this.#run.status) this.#stale = true;
-    this.#run = run;
-  }
-
   get hasRunning(): boolean {
     return this.#spans.some((span) => span.status === 'running');
   }
@@ -186,7 +187,7 @@ export class TraceView {
   /** Rebuilds the rows from the tree when it changed; redraws the axis and the visible bars. */
   render(now = Date.now()): void {
     if (!this.#tree) return;
-    if (this.#stale) this.#rebuild(now);
+    if (this.#stale || this.#run.status !== this.#builtFor) this.#rebuild(now);
     this.#updateWindow(now);
     this.#drawAxis();
     this.#list.invalidate();
@@ -203,6 +204,7 @@ export class TraceView {
 
   #rebuild(now: number): void {
     const anchor = this.#anchor();
+    this.#builtFor = this.#run.status;
     this.#spans = this.#tree!.spans(this.#run.status, now);
     this.#stale = false;
     const spans = this.#spans;

@@ -22,7 +22,8 @@ export class VirtualList {
   #count = 0;
   #frame = 0;
   #dirty = true;
-  #ourScrollTop = -1;
+  /** Where our own last scroll put the viewport, until its scroll event arrives. */
+  #ourScrollTop: number | undefined;
   /** Keep the last row in view as rows are added. */
   follow = true;
 
@@ -33,11 +34,12 @@ export class VirtualList {
     options.viewport.append(this.#spacer);
     options.viewport.addEventListener('scroll', () => {
       const top = options.viewport.scrollTop;
-      if (Math.abs(top - this.#ourScrollTop) > 1) {
+      // (A reader scrolling to the very top is theirs too: no sentinel value may look like 0.)
+      if (this.#ourScrollTop === undefined || Math.abs(top - this.#ourScrollTop) > 1) {
         this.follow = this.atEnd();
         options.onUserScroll?.(this.follow);
       }
-      this.#ourScrollTop = -1;
+      this.#ourScrollTop = undefined;
       this.render();
     });
     new ResizeObserver(() => this.schedule()).observe(options.viewport);

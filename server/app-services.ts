@@ -1,8 +1,8 @@
 // What route modules work over; create-app.ts builds it once.
 import type { Approvals } from './approvals.ts';
 import type { ControlChannels } from './control-channels.ts';
-import type { SpanIndex } from './span-index.ts';
 import type { Notifier } from './notifier.ts';
+import type { SpanIndex } from './span-index.ts';
 import type { Store } from './store.ts';
 import type { StreamHub } from './stream-hub.ts';
 import type { WorkQueue } from './work-queue.ts';
@@ -11,8 +11,8 @@ export interface AppServices {
   store: Store;
   hub: StreamHub;
   control: ControlChannels;
-  spans: SpanIndex;
-  queue: WorkQueue;
   approvals: Approvals;
   notifier: Notifier | undefined;
+  spans: SpanIndex;
+  queue: WorkQueue;
 }

@@ -7,8 +7,8 @@ import { createAuthorizer } from './authorize.ts';
 import { ControlChannels } from './control-channels.ts';
 import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
-import { ProducerLeases } from './producer-leases.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
+import { ProducerLeases } from './producer-leases.ts';
 import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { approvalRoutes } from './routes/approvals.ts';
@@ -33,12 +33,12 @@ export interface AppOptions {
   /** One line per request on the log. */
   logRequests: boolean;
   log(line: string): void;
-  /** A producer (or worker) gone this long is lost (serve --lost-after). */
-  lostAfterMs: number;
   /** `serve --notify`: where to POST, and the shortest completed run worth a message. */
   notify?: Omit<NotifierOptions, 'baseUrl'>;
   /** The server's own address once it listens, for links in notifications. */
   baseUrl?(): string | undefined;
+  /** A producer (or worker) gone this long is lost (serve --lost-after). */
+  lostAfterMs: number;
 }
 
 export interface App {
@@ -58,12 +58,14 @@ export function createApp(options: AppOptions): App {
   const control = new ControlChannels(store, hub);
   const leases = new ProducerLeases(store, options.lostAfterMs, log);
   const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
-  const approvals = new Approvals(store);
-  const spans = new SpanIndex(store);
   store.listen(hub);
+  const spans = new SpanIndex(store);
   store.listen(spans);
   store.listen(leases);
   store.listen(queue);
+  leases.start();
+  queue.start();
+  const approvals = new Approvals(store);
   store.listen(approvals);
   store.listen(new ControlMessages(store, control));
   const notifier =
@@ -71,8 +73,6 @@ export function createApp(options: AppOptions): App {
       ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
       : undefined;
   if (notifier) store.listen(notifier);
-  leases.start();
-  queue.start();
   const services: AppServices = { store, hub, control, spans, queue, approvals, notifier };
 
   const router = new Router()

@@ -47,6 +47,8 @@ export const FSYNC_INTERVAL_MS = 100;
 export const FSYNC_MODES = ['batch', 'always', 'never'] as const;
 export const DEFAULT_FSYNC_MODE = 'batch' satisfies (typeof FSYNC_MODES)[number];
 
+/** `serve --notify`: a completed run is announced when it ran at least this long. */
+export const DEFAULT_NOTIFY_MIN_DURATION_MS = 60_000;
 /** serve --lost-after: a producer detached this long with no event is lost. */
 export const DEFAULT_LOST_AFTER_MS = 60_000;
 /** The longest `lease` a run may ask for: 30 days. */
@@ -61,5 +63,7 @@ export const MAX_WORKER_CONCURRENCY = 1000;
 export const MAX_WORKER_TASKS = 100;
 /** A worker gone this long is dropped from GET /api/workers. */
 export const GONE_WORKER_KEEP_MS = 10 * 60_000;
-/** `serve --notify`: a completed run is announced when it ran at least this long. */
-export const DEFAULT_NOTIFY_MIN_DURATION_MS = 60_000;
+
+/** A run the server ended because its producer went away: run.error's `reason`, and how its message starts. */
+export const PRODUCER_LOST_REASON = 'producer-lost';
+export const PRODUCER_LOST_MESSAGE_PREFIX = 'producer lost';

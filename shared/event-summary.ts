@@ -1,6 +1,7 @@
 // The one-line summary of an event, the payload field a reader looks for first: the dashboard's
 // timeline and `agent-ops tail` show the same words.
 import { compactJson } from './compact-json.ts';
+import { outputLineCount, STDERR_EVENT_TYPE, STDOUT_EVENT_TYPE } from './output-lines.ts';
 import type { AgentEvent } from './types.ts';
 
 const MAX_SUMMARY_CHARS = 300;
@@ -34,10 +35,18 @@ export function summarize(event: Pick<AgentEvent, 'type' | 'payload'>): string {
     case 'metric':
       summary = `${text(p.name) ?? '(metric)'} = ${text(p.value) ?? compactJson(p.value)}${p.unit ? ` ${text(p.unit)}` : ''}`;
       break;
-    case 'agent.stdout':
-    case 'agent.stderr':
-      summary = text(p.text);
+    case STDOUT_EVENT_TYPE:
+    case STDERR_EVENT_TYPE: {
+      // An event that merged many lines (`merged`): its first, and how many more the Console tab
+      // shows. A single line that holds a newline is shown whole.
+      const lines = typeof p.merged === 'number' && p.merged > 1 ? outputLineCount(event) : 1;
+      const body = text(p.text);
+      summary =
+        lines > 1 && body !== undefined
+          ? `${body.slice(0, body.indexOf('\n'))} +${(lines - 1).toLocaleString('en-US')} lines`
+          : body;
       break;
+    }
     case 'agent.exit':
       summary = `exit code ${text(p.code) ?? '—'}${p.signal ? `, signal ${text(p.signal)}` : ''}`;
       break;

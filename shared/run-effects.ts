@@ -100,15 +100,15 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   run.updatedAt = now;
   if (event.type === 'tool.called') run.toolCallCount += 1;
   if (countsAsError(event)) run.errorCount += 1;
+  if (event.type === APPROVAL_REQUESTED || event.type === APPROVAL_DECIDED)
+    applyApprovalEvent(run, event, now);
+  if (event.type === APPROVAL_DECIDED || event.type === DIRECTIVE)
+    (run.control ??= { producerAttached: false }).lastMessageSeq = event.seq;
   if (event.type === USAGE_REPORT) {
     const usage = { ...run.usage };
     addUsage(usage, event.payload);
     if (hasUsage(usage)) run.usage = usage;
   }
-  if (event.type === APPROVAL_REQUESTED || event.type === APPROVAL_DECIDED)
-    applyApprovalEvent(run, event, now);
-  if (event.type === APPROVAL_DECIDED || event.type === DIRECTIVE)
-    (run.control ??= { producerAttached: false }).lastMessageSeq = event.seq;
 
   const next = STATUS_BY_TYPE[event.type];
   // A producer's confirmation settles the control request it answers.

@@ -13,6 +13,7 @@ import {
   type SpanKind,
 } from './span-events.ts';
 import { isFailedToolResult } from './run-effects.ts';
+import { toolCallKey } from './tool-calls.ts';
 import type { AgentEvent, JsonObject, RunStatus } from './types.ts';
 import { addUsage, hasUsage, type Usage } from './usage.ts';
 
@@ -230,7 +231,7 @@ export class SpanTree {
         return existing.span;
       }
     }
-    const key = this.#toolKey(event);
+    const key = toolCallKey(event);
     let spanId = toolCallId ?? (event.taskId !== undefined ? `task:${event.taskId}` : undefined);
     // A taskId reused for a later call, or a call with no id at all, gets its event's seq.
     if (spanId === undefined || this.#nodes.has(spanId)) spanId = `tool:${event.seq}`;
@@ -258,7 +259,7 @@ export class SpanTree {
     let node: Node | undefined;
     if (toolCallId !== undefined) node = this.#nodes.get(toolCallId);
     else {
-      const key = this.#toolKey(event);
+      const key = toolCallKey(event);
       const queue = this.#openTools.get(key);
       node = queue?.shift();
       if (queue?.length === 0) this.#openTools.delete(key);
@@ -296,11 +297,6 @@ export class SpanTree {
     if (!node || !hasUsage(usage)) return undefined;
     node.span.usage = usage;
     return node.span;
-  }
-
-  #toolKey(event: AgentEvent): string {
-    if (event.taskId !== undefined) return `task:${event.taskId}`;
-    return `name:${str(event.payload.toolName) ?? ''}`;
   }
 
   #create(

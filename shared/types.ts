@@ -13,12 +13,12 @@ export type JsonObject = { [key: string]: unknown };
 export interface RunControl {
   pending?: ControlAction;
   producerAttached: boolean;
+  /** When the producer's control channel closed; cleared when it reconnects. */
+  detachedAt?: string;
   /** Approvals waiting for a decision, oldest first. */
   approvals?: PendingApproval[];
   /** The seq of the newest decision or directive, so a reconnecting producer is sent what it missed. */
   lastMessageSeq?: number;
-  /** When the producer's control channel closed; cleared when it reconnects. */
-  detachedAt?: string;
 }
 
 /** A run made with `lease: <seconds>`: every event and every re-attach moves `expiresAt`. */

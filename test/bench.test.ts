@@ -20,20 +20,11 @@ test('bench layout', async (t) => {
   });
 
   await t.test('every budget names a registered scenario, or none yet', () => {
+    // A budget with no scenario is reported as such by `npm run bench`; one naming a scenario must
+    // name one that exists.
     for (const [key, budget] of Object.entries(BUDGETS)) {
       if (budget.scenario !== undefined) assert.ok(budget.scenario in SCENARIOS, key);
     }
-    const unchecked = Object.values(BUDGETS).filter((budget) => budget.scenario === undefined);
-    assert.deepEqual(
-      unchecked.map((budget) => budget.what),
-      [
-        'POST → SSE delivery, 500 subscribers, 1,000 events/s',
-        'queue',
-        'approvals',
-        'dashboard: traces',
-        'OpenTelemetry',
-      ],
-    );
   });
 
   await t.test('an unknown scenario exits 2 naming it and listing the scenarios', async (t) => {

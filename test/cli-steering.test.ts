@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
-import { spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
-import { serverFor } from './helpers/server.ts';
+import { rmSync } from 'node:fs';
+import { cliFor, spawnCli, storedEvents, storedRun } from './helpers/cli.ts';
+import { serverFor, startServer, tempDir } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** A command that prints its run id, then echoes each stdin line until it reads "done". */
@@ -77,6 +78,51 @@ test('steering the work (CLI)', async (t) => {
     assert.equal(run.status, 'error');
     assert.equal(run.errorMessage, 'Denied at step 3: not today');
   });
+
+  await t.test(
+    'a runner waiting on an approval gets the decision across a server crash',
+    async (t) => {
+      const dataDir = tempDir();
+      let crashing = await startServer({ dataDir });
+      t.after(async () => {
+        await crashing.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      });
+      const { port } = crashing;
+      const runId = 'steer-crash';
+      const runner = cliFor(t, [
+        '--id',
+        runId,
+        '--steps',
+        '5',
+        '--interval',
+        '20',
+        '--approveAt',
+        '2',
+        '--server',
+        crashing.url,
+        '--retry-for',
+        '30s',
+      ]);
+      const pending = async () =>
+        (
+          await api<any[]>(crashing.url, `/api/approvals?runId=${runId}`).catch(() => ({
+            body: [],
+          }))
+        ).body;
+      await waitFor('the runner to ask', async () => (await pending()).length > 0);
+      await crashing.kill();
+      crashing = await startServer({ dataDir, port });
+      assert.equal((await pending())[0]?.approvalId, 'step-2', 'still pending after the crash');
+      await api(crashing.url, `/api/runs/${runId}/approvals/step-2`, {
+        body: { decision: 'approve', note: 'after the crash' },
+      });
+      const result = await runner.exited;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /approved: after the crash/);
+      assert.equal((await storedRun(crashing.url, runId)).status, 'completed');
+    },
+  );
 
   await t.test('the runner logs each directive it receives and confirms it', async () => {
     const runId = 'steer-directive';

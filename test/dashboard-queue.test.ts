@@ -96,7 +96,7 @@ test('dashboard queue', { timeout: 180_000, ...browserSuite }, async (t) => {
       assert.deepEqual(done!.input, { who: 'dashboard user' });
       assert.equal(done!.title, 'queued from the dialog');
       await page
-        .locator('.run-header .status-badge', { hasText: 'completed' })
+        .locator('.run-header .status-badge[data-status="completed"]')
         .waitFor({ timeout: WAIT_MS });
     },
   );
@@ -112,7 +112,7 @@ test('dashboard queue', { timeout: 180_000, ...browserSuite }, async (t) => {
     await page.getByRole('button', { name: 'Stop the run' }).click();
     await page.getByRole('button', { name: 'Confirm stop' }).click();
     await page
-      .locator('.run-header .status-badge', { hasText: 'stopped' })
+      .locator('.run-header .status-badge[data-status="stopped"]')
       .waitFor({ timeout: WAIT_MS });
     assert.equal((await storedRun(server.url, first.id)).status, 'stopped');
     await row(second).getByText('#1 in queue').waitFor({ timeout: WAIT_MS });

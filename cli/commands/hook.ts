@@ -17,7 +17,12 @@ import { CONNECTION_OPTIONS, HELP_OPTION, connectionFrom } from '../common-optio
 import { createClient } from '../create-client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { createOutput } from '../output.ts';
-import { requestApproval, type ApprovalOutcome } from '../request-approval.ts';
+import type { ParsedArgs } from '../parse-args.ts';
+import {
+  requestApproval,
+  type ApprovalOutcome,
+  type ApprovalRequest,
+} from '../request-approval.ts';
 import { APPROVAL_TIMEOUT_OPTIONS, timeoutSeconds } from '../timeout-option.ts';
 
 export const HOOK_NAMES = ['claude-pre-tool-use'] as const;
@@ -132,7 +137,6 @@ export const hookCommand: Command = {
         command,
       );
     const connection = connectionFrom(args, command);
-    const timeoutS = timeoutSeconds(options.timeout);
     const tools =
       options.tools === undefined
         ? undefined
@@ -149,50 +153,22 @@ export const hookCommand: Command = {
 
     let input: JsonObject;
     try {
-      const parsed: unknown = JSON.parse(await readStdin());
-      if (!isObject(parsed) || typeof parsed.tool_name !== 'string')
-        throw new Error('no tool_name in it');
-      input = parsed;
+      input = await readHookInput();
     } catch (error) {
       return say('ask', `agent-ops: cannot read the hook input (${(error as Error).message})`);
     }
-    const toolName = input.tool_name as string;
     // A tool we were not asked to guard gets no decision: Claude Code's own rules apply.
-    if (tools && !tools.has(toolName)) return EXIT.ok;
+    if (tools && !tools.has(input.tool_name as string)) return EXIT.ok;
     const runId = options.run === undefined ? '' : String(options.run);
     if (!RUN_ID_PATTERN.test(runId))
       return say(
         'ask',
         'agent-ops: no run to ask on (AGENTOPS_RUN_ID is not set: run claude under `agent-ops exec`)',
       );
-
-    const toolInput = isObject(input.tool_input) ? input.tool_input : {};
-    const toolUseId = input.tool_use_id;
-    const approvalId =
-      typeof toolUseId === 'string' && APPROVAL_ID_PATTERN.test(toolUseId)
-        ? toolUseId
-        : `hook-${randomBytes(6).toString('hex')}`;
-    const description = toolInput.description;
-    const output = createOutput({ json: true, noColor: true });
-    const client = createClient(connection, output);
+    const client = createClient(connection, createOutput({ json: true, noColor: true }));
     try {
-      const outcome = await requestApproval(
-        client,
-        runId,
-        {
-          approvalId,
-          title: summarize(toolName, toolInput),
-          ...(typeof description === 'string'
-            ? { detail: description.slice(0, MAX_APPROVAL_DETAIL_LENGTH) }
-            : {}),
-          toolName,
-          args: toolInput,
-          ...(timeoutS === undefined
-            ? {}
-            : { timeoutS, onTimeout: options.onTimeout as ApprovalDecision }),
-        },
-        new AbortController().signal,
-      );
+      const request = approvalRequestOf(input, options);
+      const outcome = await requestApproval(client, runId, request, new AbortController().signal);
       return say(...answerOf(outcome));
     } catch (error) {
       return say('ask', `agent-ops: could not get a decision (${(error as Error).message})`);
@@ -201,3 +177,35 @@ export const hookCommand: Command = {
     }
   },
 };
+
+/** Claude Code's hook input from stdin; throws when it is not one. */
+async function readHookInput(): Promise<JsonObject> {
+  const parsed: unknown = JSON.parse(await readStdin());
+  if (!isObject(parsed) || typeof parsed.tool_name !== 'string')
+    throw new Error('no tool_name in it');
+  return parsed;
+}
+
+/** The approval a tool call asks for: its tool_use_id, a one-line title, its input as args. */
+function approvalRequestOf(input: JsonObject, options: ParsedArgs['options']): ApprovalRequest {
+  const toolName = input.tool_name as string;
+  const toolInput = isObject(input.tool_input) ? input.tool_input : {};
+  const toolUseId = input.tool_use_id;
+  const request: ApprovalRequest = {
+    approvalId:
+      typeof toolUseId === 'string' && APPROVAL_ID_PATTERN.test(toolUseId)
+        ? toolUseId
+        : `hook-${randomBytes(6).toString('hex')}`,
+    title: summarize(toolName, toolInput),
+    toolName,
+    args: toolInput,
+  };
+  if (typeof toolInput.description === 'string')
+    request.detail = toolInput.description.slice(0, MAX_APPROVAL_DETAIL_LENGTH);
+  const timeoutS = timeoutSeconds(options.timeout);
+  if (timeoutS !== undefined) {
+    request.timeoutS = timeoutS;
+    request.onTimeout = options.onTimeout as ApprovalDecision;
+  }
+  return request;
+}

@@ -6,8 +6,8 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_FSYNC_MODE,
   DEFAULT_HOST,
-  DEFAULT_LOST_AFTER_MS,
   DEFAULT_NOTIFY_MIN_DURATION_MS,
+  DEFAULT_LOST_AFTER_MS,
   DEFAULT_PORT,
   FSYNC_INTERVAL_MS,
   FSYNC_MODES,
@@ -81,18 +81,6 @@ export const serveCommand: Command = {
         'Keep at most n events, dropping whole old segments (env EVENT_RETENTION_MAX; default unlimited)',
     },
     {
-      name: 'lostAfter',
-      flags: ['--lost-after'],
-      type: 'duration',
-      unit: 's',
-      valueName: 'duration',
-      min: 1,
-      max: MAX_LOST_AFTER_MS,
-      default: DEFAULT_LOST_AFTER_MS,
-      description:
-        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
-    },
-    {
       name: 'notify',
       flags: ['--notify'],
       type: 'string',
@@ -110,6 +98,18 @@ export const serveCommand: Command = {
       max: MAX_NOTIFY_MIN_DURATION_MS,
       default: DEFAULT_NOTIFY_MIN_DURATION_MS,
       description: 'A completed run is announced when it ran at least this long (bare number: s)',
+    },
+    {
+      name: 'lostAfter',
+      flags: ['--lost-after'],
+      type: 'duration',
+      unit: 's',
+      valueName: 'duration',
+      min: 1,
+      max: MAX_LOST_AFTER_MS,
+      default: DEFAULT_LOST_AFTER_MS,
+      description:
+        'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
     },
     HELP_OPTION,
   ],
@@ -157,8 +157,6 @@ export const serveCommand: Command = {
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
       lostAfterMs: Number(options.lostAfter),
     };
-    // Only the banner goes to stdout: a reader that has gone away must not end the server.
-    process.stdout.on('error', () => {});
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;
     const { serve } = (await import(serverModule)) as {
