@@ -15,4 +15,5 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   approvals: () => import('./scenarios/approvals.ts'),
   queue: () => import('./scenarios/queue.ts'),
   traces: () => import('./scenarios/traces.ts'),
+  otel: () => import('./scenarios/otel.ts'),
 };

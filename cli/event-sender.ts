@@ -35,6 +35,8 @@ export class EventSender {
   #queue: Item[] = [];
   #pumping = false;
   #error: CliError | undefined;
+  /** What the server said of the last event it could not store for now (a 5xx inside a 207). */
+  #lastRefusal: string | undefined;
   #waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
 
   constructor(client: HttpClient, runId: string) {
@@ -138,7 +140,11 @@ export class EventSender {
       failingSince ??= Date.now();
       const delayMs = backoffDelayMs(attempt);
       if (Date.now() - failingSince + delayMs > this.#client.retryForMs) {
-        throw this.#client.unreachable('events refused with 5xx', this.#client.retryForMs);
+        throw this.#client.unavailable(
+          `POST ${this.#path}/events`,
+          this.#lastRefusal ?? 'events refused with 5xx',
+          this.#client.retryForMs,
+        );
       }
       await sleep(delayMs);
     }
@@ -155,7 +161,10 @@ export class EventSender {
     for (let i = 0; i < results.length; i++) {
       const result = results[i] as BatchItemResult;
       if (result.status === 200 || result.status === 201) continue;
-      if (isRetryableStatus(result.status)) return i;
+      if (isRetryableStatus(result.status)) {
+        this.#lastRefusal = `${result.status}${result.error ? `: ${result.error}` : ''}`;
+        return i;
+      }
       throw new CliError(
         EXIT.failed,
         `the server refused event ${JSON.stringify(batch[i]!.event.type)} (${result.status}${result.error ? `: ${result.error}` : ''}); ` +
@@ -181,6 +190,9 @@ export function refused(what: string, response: HttpResponse, fromUser = false):
     );
   }
   const answer = `the server refused ${what} (${response.status}${why})`;
+  if (response.status === 410) {
+    return new CliError(EXIT.failed, `${answer}; the run was deleted, so nothing more is stored`);
+  }
   if (fromUser) return new CliError(EXIT.failed, answer);
   return new CliError(
     EXIT.failed,

@@ -130,11 +130,14 @@ export class HttpClient {
     for (let attempt = 0; ; attempt++) {
       let reason: string;
       let retryAfterMs = 0;
+      /** The server answered (and said why it could not do it), as opposed to not answering. */
+      let answered = false;
       try {
         const response = await this.send<T>(method, path, body, options.headers);
         this.checkAuth(response.status, response.body);
         if (!isRetryableStatus(response.status)) return response;
         reason = `${response.status}${errorText(response.body)}`;
+        answered = errorText(response.body) !== '';
         retryAfterMs = parseRetryAfterMs(headerValue(response.headers['retry-after']));
       } catch (error) {
         if (error instanceof CliError) throw error;
@@ -143,7 +146,11 @@ export class HttpClient {
       firstFailure ??= Date.now();
       const delayMs = backoffDelayMs(attempt, retryAfterMs);
       const elapsed = Date.now() - firstFailure;
-      if (elapsed + delayMs > retryForMs) throw this.unreachable(reason, retryForMs);
+      if (elapsed + delayMs > retryForMs) {
+        throw answered
+          ? this.unavailable(`${method} ${path}`, reason, retryForMs)
+          : this.unreachable(reason, retryForMs);
+      }
       this.#onRetry?.({ reason, retryForMs, attempt, delayMs });
       await sleep(delayMs);
     }
@@ -158,6 +165,15 @@ export class HttpClient {
           "pass the server's key with --api-key or AGENTOPS_API_KEY",
       );
     }
+  }
+
+  /** The server is up but kept refusing (a full disk, too many open files): its words, not ours. */
+  unavailable(what: string, reason: string, retryForMs: number): CliError {
+    const seconds = Math.round(retryForMs / 100) / 10;
+    return new CliError(
+      EXIT.unreachable,
+      `the server at ${this.baseUrl} refused ${what} (${reason}) and still did after retrying for ${seconds} s`,
+    );
   }
 
   unreachable(reason: string, retryForMs: number): CliError {

@@ -2,7 +2,7 @@
 // them. With no producer attached, the server applies a request itself.
 import type { ServerResponse } from 'node:http';
 import { CONTROL_ALLOWED_FROM, CONTROL_CONFIRMATION } from '../shared/control-transitions.ts';
-import { ConflictError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { formatSse } from '../shared/sse.ts';
 import type { ControlAction, Run } from '../shared/types.ts';
 import { isTerminal } from '../shared/validate.ts';
@@ -24,29 +24,55 @@ export class ControlChannels {
   /** The last request of each run whose producer has not confirmed it, as sent on the channel. */
   #pending = new Map<string, Pending>();
   #replaySources: ReplaySource[] = [];
+  /** Per run, the request being decided; the next one waits for it. */
+  #deciding = new Map<string, Promise<void>>();
 
   constructor(store: Store, hub: StreamHub) {
     this.#store = store;
     this.#hub = hub;
   }
 
-  async request(run: Run, action: ControlAction, reason: string | undefined): Promise<Run> {
+  /**
+   * Decides control requests to one run one at a time, each against the run as the previous one
+   * left it, so two racing requests never both pass and nothing follows a terminal event.
+   */
+  request(run: Run, action: ControlAction, reason: string | undefined): Promise<Run> {
+    const previous = this.#deciding.get(run.id) ?? Promise.resolve();
+    const decided = previous.then(
+      () => this.#decide(run.id, action, reason),
+      () => this.#decide(run.id, action, reason),
+    );
+    const settled = decided.then(
+      () => {},
+      () => {},
+    );
+    this.#deciding.set(run.id, settled);
+    void settled.then(() => {
+      if (this.#deciding.get(run.id) === settled) this.#deciding.delete(run.id);
+    });
+    return decided;
+  }
+
+  async #decide(runId: string, action: ControlAction, reason: string | undefined): Promise<Run> {
+    const run = this.#store.getRun(runId);
+    if (!run) throw new NotFoundError(`run ${JSON.stringify(runId)} not found`);
     if (!CONTROL_ALLOWED_FROM[action].includes(run.status)) {
       throw new ConflictError(
         `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${CONTROL_ALLOWED_FROM[action].join(', ')}`,
       );
     }
     const payload = reason === undefined ? {} : { reason };
-    const [requested] = await this.#store.appendEvents(run.id, [
-      { type: `run.${action}_requested`, payload },
-    ]);
+    const requestedEvent = { type: `run.${action}_requested`, payload };
     const channels = this.#channels.get(run.id);
     if (!channels || channels.size === 0) {
+      // Request and confirmation in one write: nothing can land between them.
       await this.#store.appendEvents(run.id, [
+        requestedEvent,
         { type: CONTROL_CONFIRMATION[action], payload: { ...payload, by: 'server' } },
       ]);
       return this.#store.getRun(run.id)!;
     }
+    const [requested] = await this.#store.appendEvents(run.id, [requestedEvent]);
     const seq = 'event' in requested! ? requested.event.seq : 0;
     const pending = { seq, message: formatSse(JSON.stringify({ action, ...payload }), seq) };
     this.#pending.set(run.id, pending);

@@ -20,10 +20,25 @@ export class DataDirInUseError extends Error {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/**
+ * A process that has exited but is not yet reaped (state Z in /proc/<pid>/stat) still answers
+ * kill(pid, 0); right after a kill -9 the old server can be one, and it holds nothing.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (command) state …": the command may itself hold spaces and parentheses.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
 
 /** Takes the lock or throws DataDirInUseError; returns the function that releases it. */

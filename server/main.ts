@@ -13,6 +13,15 @@ import { Store } from './store.ts';
 const SHUTDOWN_GRACE_MS = 3000;
 /** Longer than the usual proxy's 60 s idle timeout, so the proxy closes first and never races us. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A connection that has not sent whole request headers by then is answered 408 and closed. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** How often Node checks connections against the header timeout. */
+const CONNECTIONS_CHECK_MS = 1000;
+/**
+ * Connections beyond this are closed as they arrive, so a flood cannot exhaust the process's file
+ * descriptors: under a default `ulimit -n` of 1024 it leaves room for the store's open files.
+ */
+const MAX_CONNECTIONS = 900;
 
 /** Log lines are gathered and written once per tick, so logging never blocks a burst of requests. */
 function createLog(quiet: boolean): (line: string) => void {
@@ -31,6 +40,7 @@ function createLog(quiet: boolean): (line: string) => void {
 /** Starts the server with options the CLI has parsed (cli/commands/serve.ts). */
 export async function serve(options: ServeOptions): Promise<void> {
   const { store, unlock } = openStore(options);
+  const log = createLog(options.quiet);
   let baseUrl: string | undefined;
   const app = createApp({
     store,
@@ -41,15 +51,29 @@ export async function serve(options: ServeOptions): Promise<void> {
     baseUrl: () => baseUrl,
     apiKey: options.apiKey,
     dashboardDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
-    log: createLog(options.quiet),
+    log,
     logRequests: !options.quiet,
     lostAfterMs: options.lostAfterMs,
+    otlp: options.otlp,
   });
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app.handle);
+  const server = createServer(
+    {
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+    app.handle,
+  );
+  server.maxConnections = MAX_CONNECTIONS;
   answerClientErrors(server);
   const inFlight = countRequests(server);
 
   server.on('error', (error: NodeJS.ErrnoException) => {
+    if (server.listening) {
+      // An accept that failed (out of file descriptors): that connection is lost, the server is not.
+      log(`cannot accept a connection: ${error.message}`);
+      return;
+    }
     const reason =
       error.code === 'EADDRINUSE'
         ? `port ${options.port} on ${options.host} is in use; pass --port <another> or stop what is using it`
@@ -90,22 +114,39 @@ export async function serve(options: ServeOptions): Promise<void> {
 
 /** The store over a data directory no other server holds; a held one ends the process (exit 1). */
 function openStore(options: ServeOptions): { store: Store; unlock(): void } {
-  mkdirSync(options.dataDir, { recursive: true });
-  let unlock: () => void;
+  let unlock: (() => void) | undefined;
   try {
+    mkdirSync(options.dataDir, { recursive: true });
     unlock = lockDataDir(options.dataDir);
+    const warn = (message: string) => process.stderr.write(`agent-ops: warning: ${message}\n`);
+    const store = new Store(options.dataDir, {
+      fsync: options.fsync,
+      retentionMax: options.retentionMax,
+      warn,
+    });
+    return { store, unlock };
   } catch (error) {
-    if (!(error instanceof DataDirInUseError)) throw error;
-    process.stderr.write(`agent-ops: ${error.message}\n`);
+    unlock?.();
+    const message =
+      error instanceof DataDirInUseError
+        ? error.message
+        : `cannot use the data directory ${options.dataDir}: ${dataDirProblem(error)}`;
+    process.stderr.write(`agent-ops: ${message}\n`);
     process.exit(1);
   }
-  const warn = (message: string) => process.stderr.write(`agent-ops: warning: ${message}\n`);
-  const store = new Store(options.dataDir, {
-    fsync: options.fsync,
-    retentionMax: options.retentionMax,
-    warn,
-  });
-  return { store, unlock };
+}
+
+/** Why a data directory cannot be used, in words, for the one line the server exits with. */
+function dataDirProblem(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EROFS') return 'it is on a read-only file system; pass --data <a writable dir>';
+  if (code === 'EACCES' || code === 'EPERM')
+    return 'permission denied; pass --data <a dir this user can write> or fix its permissions';
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'it is not a directory';
+  if (code === 'ENOENT') return 'it cannot be made there (is the parent read-only?)';
+  if (code !== undefined) return message;
+  throw error;
 }
 
 /** Requests Node's parser refuses never reach a route; they still get a JSON error. */
@@ -115,14 +156,23 @@ function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const message =
-      status === 431
-        ? 'request headers are larger than the server accepts'
-        : `malformed HTTP request: ${error.code ?? error.message}`;
+    const [status, reason, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'request headers are larger than the server accepts',
+          ]
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [
+              408,
+              'Request Timeout',
+              `the request headers did not arrive within ${HEADERS_TIMEOUT_MS / 1000} s`,
+            ]
+          : [400, 'Bad Request', `malformed HTTP request: ${error.code ?? error.message}`];
     const body = JSON.stringify({ error: message });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `HTTP/1.1 ${status} ${reason}\r\n` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
         `connection: close\r\n\r\n${body}`,
     );
@@ -162,6 +212,9 @@ function announce(server: Server, store: Store, options: ServeOptions): string {
       `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n` +
       (options.notify?.length
         ? `  notify     ${options.notify.map((url) => `${new URL(url).origin}/…`).join(', ')}\n`
+        : '') +
+      (options.otlp
+        ? `  otlp       exporting to ${options.otlp.tracesUrl ?? options.otlp.endpoint}\n`
         : ''),
   );
   return url;

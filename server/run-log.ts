@@ -64,27 +64,31 @@ export class RunLog {
   static read(
     dataDir: string,
     warn: (message: string) => void,
-  ): { runs: Map<string, RunRecord>; lines: number; damaged: number[] } {
+  ): { runs: Map<string, RunRecord>; deleted: Set<string>; lines: number; damaged: number[] } {
     const path = join(dataDir, 'runs.jsonl');
     const runs = new Map<string, RunRecord>();
-    if (!existsSync(path)) return { runs, lines: 0, damaged: [] };
+    const deleted = new Set<string>();
+    if (!existsSync(path)) return { runs, deleted, lines: 0, damaged: [] };
     const buffer = readFileSync(path);
     const scan = scanLines(buffer, (line) => {
       const record = JSON.parse(line) as LogRecord;
-      if (record.op === 'del' && typeof record.id === 'string') runs.delete(record.id);
-      else if (record.op === 'put' && typeof record.run?.id === 'string')
+      if (record.op === 'del' && typeof record.id === 'string') {
+        runs.delete(record.id);
+        deleted.add(record.id);
+      } else if (record.op === 'put' && typeof record.run?.id === 'string') {
         runs.set(record.run.id, record);
-      else throw new Error('unknown record');
+        deleted.delete(record.run.id);
+      } else throw new Error('unknown record');
     });
     if (scan.tornBytes > 0) {
       warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
       truncateFile(path, scan.end);
     }
-    return { runs, lines: scan.count, damaged: scan.damaged };
+    return { runs, deleted, lines: scan.count, damaged: scan.damaged };
   }
 
   /** Replaces the log with one record per run, atomically (write, fsync, rename). */
-  static rewrite(dataDir: string, records: RunRecord[]): void {
+  static rewrite(dataDir: string, records: LogRecord[]): void {
     const path = join(dataDir, 'runs.jsonl');
     const temp = `${path}.tmp`;
     const fd = openSync(temp, 'w');
@@ -146,7 +150,7 @@ export class RunLog {
   }
 
   /** Rewrites the log with one record per run and appends to the new file from then on. */
-  compact(records: RunRecord[]): void {
+  compact(records: LogRecord[]): void {
     RunLog.rewrite(this.#dataDir, records);
     closeSync(this.#fd);
     this.#fd = openSync(this.path, 'a');

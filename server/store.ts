@@ -16,6 +16,7 @@ import {
 import { join } from 'node:path';
 import { DEFAULT_MAX_ATTEMPTS, FSYNC_INTERVAL_MS } from '../shared/constants.ts';
 import {
+  GoneError,
   NotFoundError,
   UnavailableError,
   type AgentOpsError,
@@ -51,7 +52,7 @@ import {
   type RecordLines,
   type RunIndex,
 } from './event-files.ts';
-import { RunLog, type RunRecord } from './run-log.ts';
+import { RunLog, type LogRecord, type RunRecord } from './run-log.ts';
 import { writeAll } from './write-all.ts';
 
 /** A segment is closed and a new one begun once it passes this size. */
@@ -60,6 +61,17 @@ export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const CHECKPOINT_MS = 1000;
 /** Retention is enforced off the write path, this often. */
 export const RETENTION_CHECK_MS = 1000;
+/**
+ * At most this many segment files are held open for appending (least recently written first to
+ * close), so any number of runs works under a default `ulimit -n`.
+ */
+export const MAX_OPEN_SEGMENTS = 64;
+/** At most this many runs keep their id set and offsets in memory (least recently used dropped)… */
+export const MAX_LOADED_INDEXES = 1000;
+/** …and at most about this many records across them. */
+export const MAX_LOADED_RECORDS = 2_000_000;
+/** Errors of a resource that runs out for a while rather than of the data: answered 503. */
+const EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'EDQUOT']);
 /** The run index is compacted once it holds this many records more than 4 per run. */
 const COMPACT_SLACK_RECORDS = 10_000;
 
@@ -131,7 +143,15 @@ export class Store {
   #syncWaiters: Array<() => void> = [];
   #queue = new Map<string, PendingAppend[]>();
   #syncing = false;
-  #degraded: string | undefined;
+  /** Kinds of write failing now, with the reason; /health is degraded while any is. */
+  #failing = new Map<WriteKind, string>();
+  /** Runs with an open segment file, least recently written first. */
+  #open = new Set<RunState>();
+  /** Runs with a loaded index, least recently used first, and the records they hold. */
+  #loaded = new Map<RunState, number>();
+  #loadedRecords = 0;
+  /** Ids of deleted runs (their tombstones in runs.jsonl): events to them are refused as gone. */
+  #deleted = new Set<string>();
   /** Damaged records skipped (by file and offset), each logged once. */
   #skipped = new Set<string>();
   /** Seqs with no readable record, per run, found when its index was loaded. */
@@ -141,7 +161,8 @@ export class Store {
     this.dataDir = dataDir;
     this.#options = options;
     mkdirSync(join(dataDir, 'events'), { recursive: true });
-    const { runs, lines, damaged } = RunLog.read(dataDir, options.warn);
+    const { runs, deleted, lines, damaged } = RunLog.read(dataDir, options.warn);
+    this.#deleted = deleted;
     for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
     for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
@@ -216,7 +237,7 @@ export class Store {
   }
 
   get degraded(): string | undefined {
-    return this.#degraded;
+    return this.#failing.values().next().value;
   }
 
   stats(): Health['store'] {
@@ -252,7 +273,8 @@ export class Store {
     const existing = this.#runs.get(id);
     if (existing) return { run: existing.run, created: false };
     const state = this.#newState(id, input);
-    this.#write(() => this.#log.append(toRecord(state)));
+    this.#write('run index', () => this.#log.append(toRecord(state)));
+    this.#deleted.delete(id);
     this.#register(state);
     return { run: state.run, created: true };
   }
@@ -317,7 +339,7 @@ export class Store {
       if (value === null) delete next.metadata[key];
       else next.metadata[key] = value;
     }
-    this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
+    this.#write('run index', () => this.#log.append(toRecord({ ...state, run: next })));
     state.run = next;
     state.dirty = false;
     this.#runChanged(next, true);
@@ -331,7 +353,7 @@ export class Store {
   updateRun(id: string, change: (run: Run) => Run): Run {
     const state = this.#state(id);
     const next = { ...change(state.run), updatedAt: now() };
-    this.#write(() => this.#log.append(toRecord({ ...state, run: next })));
+    this.#write('run index', () => this.#log.append(toRecord({ ...state, run: next })));
     state.run = next;
     state.dirty = false;
     this.#runChanged(next, true);
@@ -349,8 +371,10 @@ export class Store {
 
   deleteRun(id: string): void {
     const state = this.#state(id);
-    this.#write(() => this.#log.append({ op: 'del', id }));
-    if (state.fd !== undefined) closeSync(state.fd);
+    this.#write('run index', () => this.#log.append({ op: 'del', id }));
+    this.#deleted.add(id);
+    this.#closeSegment(state, false);
+    this.#unload(state);
     this.#runs.delete(id);
     rmSync(state.dir, { recursive: true, force: true });
     for (const listener of this.#listeners) listener.onRunDeleted?.(id);
@@ -410,6 +434,11 @@ export class Store {
     // A run made by its first events is recorded only once they are written, so a refused write
     // leaves no empty run behind.
     const known = this.#runs.get(runId);
+    if (!known && this.#deleted.has(runId)) {
+      throw new GoneError(
+        `run ${JSON.stringify(runId)} was deleted; its events are no longer stored (POST /api/runs with that id creates it anew)`,
+      );
+    }
     const state = known ?? this.#newState(runId, {});
     const creation = known ? undefined : toRecord(state);
     const index = this.#index(state);
@@ -456,16 +485,22 @@ export class Store {
       this.#roll(state);
     const before = state.activeBytes;
     try {
-      this.#write(() => {
+      this.#write('events', () => {
         const fd = this.#openActive(state);
         try {
           writeAll(fd, buffer);
         } catch (error) {
-          ftruncateSync(fd, before);
+          try {
+            ftruncateSync(fd, before);
+          } catch {
+            // What reached the file stays as a damaged line; the index is read afresh from it.
+            this.#closeSegment(state, false);
+            this.#unload(state);
+          }
           throw error;
         }
       });
-      if (creation) this.#write(() => this.#log.append(creation));
+      if (creation) this.#write('run index', () => this.#log.append(creation));
     } catch (error) {
       if (creation) this.#discard(state);
       throw error;
@@ -514,7 +549,7 @@ export class Store {
     const from = Math.max(after + 1, state.firstSeq);
     const n = Math.min(count, state.run.lastSeq - from + 1);
     if (n <= 0) return { seqs: [], lines: [], through: after };
-    const records = readRecordLines(this.#index(state), from, n);
+    const records = this.#read(() => readRecordLines(this.#index(state), from, n));
     const seqs: number[] = [];
     const lines: string[] = [];
     records.lines.forEach((line, i) => {
@@ -532,8 +567,10 @@ export class Store {
 
   readEvents(runId: string, query: EventQuery): AgentEvent[] {
     const state = this.#state(runId);
-    return queryEvents(this.#index(state), state.firstSeq, state.run.lastSeq, query, (seq) =>
-      this.#damagedRecord(state, seq),
+    return this.#read(() =>
+      queryEvents(this.#index(state), state.firstSeq, state.run.lastSeq, query, (seq) =>
+        this.#damagedRecord(state, seq),
+      ),
     );
   }
 
@@ -565,17 +602,23 @@ export class Store {
       records.push(toRecord(state));
     }
     try {
-      this.#log.appendMany(records);
-      this.#compactIfStale();
-    } catch (error) {
-      this.#degraded = `cannot write the run index: ${(error as Error).message}`;
+      this.#write('run index', () => this.#log.appendMany(records));
+      this.#write('compaction', () => this.#compactIfStale());
+    } catch {
+      // Marked failing by #write; the records are written with the next checkpoint.
+      for (const record of records) {
+        const state = this.#runs.get(record.run.id);
+        if (state) state.dirty = true;
+      }
     }
   }
 
   /** Once the run index is mostly superseded snapshots, rewrite it with one per run. */
   #compactIfStale(): void {
     if (this.#log.records <= 4 * this.#runs.size + COMPACT_SLACK_RECORDS) return;
-    this.#log.compact([...this.#runs.values()].map(toRecord));
+    // Tombstones are kept, so a producer still posting to a deleted run is told it is gone.
+    const tombstones = [...this.#deleted].map((id): LogRecord => ({ op: 'del', id }));
+    this.#log.compact([...[...this.#runs.values()].map(toRecord), ...tombstones]);
   }
 
   /** Drops whole segments, oldest runs first, until at most retentionMax events remain. */
@@ -591,10 +634,7 @@ export class Store {
         const nextFirst = segments[i + 1] ?? state.run.lastSeq + 1;
         const path = segmentPath(state.dir, firstSeq);
         const size = statSync(path).size;
-        if (firstSeq === state.active && state.fd !== undefined) {
-          closeSync(state.fd);
-          state.fd = undefined;
-        }
+        if (firstSeq === state.active) this.#closeSegment(state, false);
         rmSync(path, { force: true });
         excess -= nextFirst - Math.max(firstSeq, state.firstSeq);
         state.firstSeq = nextFirst;
@@ -604,8 +644,8 @@ export class Store {
           state.activeBytes = 0;
         }
         // The id set and offsets are rebuilt from what is left on the next touch.
-        state.index = undefined;
-        this.#write(() => this.#log.append(toRecord(state)));
+        this.#unload(state);
+        this.#write('run index', () => this.#log.append(toRecord(state)));
       }
     }
   }
@@ -613,12 +653,7 @@ export class Store {
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.checkpoint();
-    for (const state of this.#runs.values()) {
-      if (state.fd === undefined) continue;
-      if (this.#options.fsync !== 'never') fsyncSync(state.fd);
-      closeSync(state.fd);
-      state.fd = undefined;
-    }
+    for (const state of [...this.#open]) this.#closeSegment(state, true);
     this.#log.sync();
     this.#log.close();
   }
@@ -630,12 +665,48 @@ export class Store {
   }
 
   #index(state: RunState): RunIndex {
-    if (state.index) return state.index;
-    const { segments, ids, damaged } = loadRunIndex(state.dir);
+    if (state.index) {
+      // Most recently used last.
+      const records = this.#loaded.get(state)!;
+      this.#loaded.delete(state);
+      this.#loaded.set(state, records);
+      return state.index;
+    }
+    const { segments, ids, damaged } = this.#read(() => loadRunIndex(state.dir));
     for (const { path, offset } of damaged) this.#skip(path, offset);
     state.index = { segments, ids };
+    let records = 0;
+    for (const segment of segments) records += segment.offsets.length;
+    this.#loaded.set(state, records);
+    this.#loadedRecords += records;
+    for (const [oldest] of this.#loaded) {
+      if (this.#loaded.size <= MAX_LOADED_INDEXES && this.#loadedRecords <= MAX_LOADED_RECORDS)
+        break;
+      if (oldest === state) break;
+      this.#unload(oldest);
+    }
     this.#countMissing(state);
     return state.index;
+  }
+
+  /** Drops a run's id set and offsets; they are read again from its files on the next touch. */
+  #unload(state: RunState): void {
+    const records = this.#loaded.get(state);
+    if (records === undefined) return;
+    this.#loaded.delete(state);
+    this.#loadedRecords -= records;
+    state.index = undefined;
+  }
+
+  /** Runs a read; a resource that ran out (open files, memory) is a 503, not a 500. */
+  #read<T>(action: () => T): T {
+    try {
+      return action();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === undefined || !EXHAUSTED.has(code)) throw error;
+      throw new UnavailableError(`cannot read from ${this.dataDir}: ${exhaustedReason(error)}`);
+    }
   }
 
   /** Seqs of the run with no record on disk (damage, or a segment file gone): logged, counted. */
@@ -660,13 +731,13 @@ export class Store {
   #seqOfServerId(state: RunState, id: string): number | undefined {
     const seq = seqOfServerEventId(id);
     if (seq === undefined || seq < state.firstSeq || seq > state.run.lastSeq) return undefined;
-    const line = readRecordLines(this.#index(state), seq, 1).lines[0];
+    const line = this.#read(() => readRecordLines(this.#index(state), seq, 1)).lines[0];
     return line !== undefined && extractId(line) === id ? seq : undefined;
   }
 
   /** The stored event of `seq`, or undefined when its record is damaged. */
   #readEvent(state: RunState, seq: number): AgentEvent | undefined {
-    const line = readRecordLines(this.#index(state), seq, 1).lines[0];
+    const line = this.#read(() => readRecordLines(this.#index(state), seq, 1)).lines[0];
     try {
       return JSON.parse(line!) as AgentEvent;
     } catch {
@@ -676,9 +747,18 @@ export class Store {
   }
 
   #openActive(state: RunState): number {
-    if (state.fd !== undefined) return state.fd;
+    if (state.fd !== undefined) {
+      this.#open.delete(state);
+      this.#open.add(state);
+      return state.fd;
+    }
+    for (const oldest of this.#open) {
+      if (this.#open.size < MAX_OPEN_SEGMENTS) break;
+      this.#closeSegment(oldest, true);
+    }
     mkdirSync(state.dir, { recursive: true });
     state.fd = openSync(segmentPath(state.dir, state.active), 'a');
+    this.#open.add(state);
     const index = this.#index(state);
     if (index.segments.at(-1)?.firstSeq !== state.active) {
       index.segments.push({
@@ -691,34 +771,49 @@ export class Store {
     return state.fd;
   }
 
+  /**
+   * Closes a run's open segment file; with `sync`, what was written is fsynced first (unless
+   * --fsync never), since the periodic sync only reaches open files.
+   */
+  #closeSegment(state: RunState, sync: boolean): void {
+    if (state.fd === undefined) return;
+    try {
+      if (sync && this.#options.fsync !== 'never') fsyncSync(state.fd);
+    } finally {
+      closeSync(state.fd);
+      state.fd = undefined;
+      state.unsynced = false;
+      this.#open.delete(state);
+    }
+  }
+
   /** Forgets a run that was never recorded, and whatever of it reached the disk. */
   #discard(state: RunState): void {
-    if (state.fd !== undefined) closeSync(state.fd);
-    state.fd = undefined;
+    this.#closeSegment(state, false);
+    this.#unload(state);
     rmSync(state.dir, { recursive: true, force: true });
   }
 
   /** Closes the active segment; the next write opens one named by the next seq. */
   #roll(state: RunState): void {
-    if (state.fd !== undefined) {
-      if (this.#options.fsync !== 'never') fsyncSync(state.fd);
-      closeSync(state.fd);
-      state.fd = undefined;
-    }
+    this.#closeSegment(state, true);
     state.active = state.run.lastSeq + 1;
     state.activeBytes = 0;
     // Recorded before the first write into it, so recovery knows which file to read.
-    this.#write(() => this.#log.append(toRecord(state)));
+    this.#write('run index', () => this.#log.append(toRecord(state)));
   }
 
-  /** Runs a write; a failure marks the store degraded and answers 503 without touching state. */
-  #write(action: () => void): void {
+  /**
+   * Runs a write of one kind; a failure marks that kind failing (the store is degraded until a
+   * write of the same kind succeeds) and answers 503 without touching state.
+   */
+  #write(kind: WriteKind, action: () => void): void {
     try {
       action();
-      this.#degraded = undefined;
+      this.#failing.delete(kind);
     } catch (error) {
-      const reason = `cannot write to ${this.dataDir}: ${(error as Error).message}`;
-      this.#degraded = reason;
+      const reason = `cannot write the ${kind} to ${this.dataDir}: ${exhaustedReason(error)}`;
+      this.#failing.set(kind, reason);
       throw new UnavailableError(reason);
     }
   }
@@ -730,14 +825,19 @@ export class Store {
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
     const fds: number[] = [];
-    for (const state of this.#runs.values()) {
+    for (const state of this.#open) {
       if (state.unsynced && state.fd !== undefined) fds.push(state.fd);
       state.unsynced = false;
     }
     this.#syncing = true;
     let pending = fds.length + 1;
-    const finish = () => {
+    let failure: string | undefined;
+    const finish = (error?: Error | null) => {
+      // EBADF: the file was closed (and fsynced) meanwhile by #closeSegment.
+      if (error && (error as NodeJS.ErrnoException).code !== 'EBADF') failure = error.message;
       if (--pending > 0) return;
+      if (failure) this.#failing.set('fsync', `cannot fsync in ${this.dataDir}: ${failure}`);
+      else this.#failing.delete('fsync');
       this.#syncing = false;
       for (const waiter of waiters) waiter();
       if (this.#syncWaiters.length > 0) this.#syncAll(() => {});
@@ -747,6 +847,17 @@ export class Store {
     this.#log.syncAsync(finish);
     finish();
   }
+}
+
+type WriteKind = 'events' | 'run index' | 'compaction' | 'fsync';
+
+/** An error's message, with what to do about the resources an operator can raise. */
+function exhaustedReason(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EMFILE' || code === 'ENFILE')
+    return `too many open files (${message}); raise the limit (ulimit -n) or retry`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${message})`;
+  return message;
 }
 
 /** A lease of `seconds` that runs from `nowMs`. */

@@ -96,7 +96,8 @@ function applyApprovalEvent(run: Run, event: AgentEvent, now: string): void {
 export function applyEventToRun(run: Run, event: AgentEvent, now: string): boolean {
   run.eventCount += 1;
   run.lastSeq = event.seq;
-  run.lastEventAt = event.ts;
+  // When the server took the event, by its own clock: a producer's ts never decides liveness.
+  run.lastEventAt = now;
   run.updatedAt = now;
   if (event.type === 'tool.called') run.toolCallCount += 1;
   if (countsAsError(event)) run.errorCount += 1;

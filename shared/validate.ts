@@ -28,7 +28,24 @@ import type {
   TaskInput,
 } from './types.ts';
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+
+/**
+ * Whether the fields of an ISO_8601 match name a real instant: year 0001 on (year 0000 is not a
+ * calendar year), a day that its month has (no February 30th), hours 0–23, minutes and seconds
+ * 0–59, an offset under a day. Date.parse alone lets some of these through.
+ */
+function isRealDateTime(match: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)));
+  if (year! < 1 || month! < 1 || month! > 12 || day! < 1) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month!, 0)).getUTCDate();
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  if (day! > (month === 2 && !leap ? 28 : daysInMonth)) return false;
+  return hour! <= 23 && minute! <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+}
 
 /** A short, quoted rendering of a bad value for an error message. */
 export function quote(value: unknown): string {
@@ -137,9 +154,15 @@ function optionalObject(body: JsonObject, field: string): JsonObject | undefined
 }
 
 export function validateTimestamp(value: unknown, field = 'ts'): string {
-  if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
+  const match = typeof value === 'string' ? ISO_8601.exec(value) : null;
+  if (
+    typeof value !== 'string' ||
+    !match ||
+    !isRealDateTime(match) ||
+    Number.isNaN(Date.parse(value))
+  ) {
     throw invalid(
-      `${field} must be an ISO-8601 date-time like 2024-05-01T12:00:00.000Z; got ${quote(value)}`,
+      `${field} must be an ISO-8601 date-time of a real date like 2024-05-01T12:00:00.000Z; got ${quote(value)}`,
     );
   }
   return value;

@@ -73,6 +73,14 @@ test('a full disk', { timeout: 120_000 }, async (t) => {
     assert.equal((await api<Run>(server.url, '/api/runs/before')).body.lastSeq, 1);
   });
 
+  await t.test('a small write of another kind that succeeds does not clear degraded', async () => {
+    const small = await api(server.url, '/api/runs', { body: { id: 'small' } });
+    assert.equal(small.status, 201, small.text.slice(0, 200));
+    const health = await api<Health>(server.url, '/health');
+    assert.equal(health.body.status, 'degraded');
+    assert.match(health.body.reason ?? '', /events/);
+  });
+
   await t.test('/health says degraded while writes fail', async () => {
     const health = await api<Health>(server.url, '/health');
     assert.equal(health.status, 503);

@@ -34,6 +34,8 @@ export interface ServerOptions {
   port?: number;
   /** Another build of dist/agent-ops.js (the bench's BENCH_CLI). */
   cli?: string;
+  /** A command the server runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
+  launcher?: string[];
 }
 
 export function tempDir(prefix = 'agent-ops-test-'): string {
@@ -68,18 +70,21 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     ...(options.args ?? []),
   ];
   const env = { AGENTOPS_API_KEY: undefined, AGENTOPS_LOG_LEVEL: 'quiet', ...options.env };
-  return { ...(await spawnListening(args, env)), dataDir };
+  return { ...(await spawnListening(args, env, options.launcher)), dataDir };
 }
 
 /**
- * Spawns `node <args>` (with `env` over this process's environment) and resolves once it prints
+ * Spawns `node <args>` (with `env` over this process's environment, under `launcher` when given)
+ * and resolves once it prints
  * "listening on <url>"; rejects if it exits first, or kills it if it says nothing in time.
  */
 export async function spawnListening(
   args: string[],
   env: Record<string, string | undefined> = {},
+  launcher: string[] = [],
 ): Promise<ListeningProcess> {
-  const proc = spawn(process.execPath, args, {
+  const [command, ...prefix] = [...launcher, process.execPath];
+  const proc = spawn(command!, [...prefix, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

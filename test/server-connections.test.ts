@@ -1,0 +1,31 @@
+// Connections that never finish a request: closed after the header timeout with a 408, so they
+// cannot pile up; the server keeps answering everyone else meanwhile.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { api } from './helpers/http.ts';
+import { serverFor } from './helpers/server.ts';
+
+const STALLED = 20;
+
+test('connections', { timeout: 60_000 }, async (t) => {
+  const server = await serverFor(t);
+
+  await t.test('a request whose headers never end is answered 408 and closed', async (t) => {
+    const answers = Array.from({ length: STALLED }, () => {
+      const socket = connect(server.port, '127.0.0.1');
+      t.after(() => socket.destroy());
+      socket.on('error', () => {});
+      // Headers begun and never finished: no blank line.
+      socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      return new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+    });
+    assert.equal((await api(server.url, '/health')).status, 200, 'others are answered meanwhile');
+    for (const text of await Promise.all(answers)) {
+      assert.match(text, /^HTTP\/1.1 408 /);
+      assert.match(text, /"error":"the request headers did not arrive within \d+ s"/);
+    }
+  });
+});
