@@ -14,5 +14,6 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   dashboard: () => import('./scenarios/dashboard.ts'),
   approvals: () => import('./scenarios/approvals.ts'),
   queue: () => import('./scenarios/queue.ts'),
+  traces: () => import('./scenarios/traces.ts'),
   otel: () => import('./scenarios/otel.ts'),
 };

@@ -261,15 +261,17 @@ async function runSteps(
       events.push(event);
       sender.emit(event);
     }
+    // The step's span lasts its whole interval, so the steps tile the run.
+    const rest = intervalMs - (performance.now() - workStartedAt);
+    if (!aborted && step < steps && rest > 0) aborted = !(await pause(rest, stopSignal));
+    events.push(plan.end);
+    sender.emit(plan.end);
     boundary.end();
     stepsDone = step;
     options.onStep?.(step, events);
     if (step === steps || aborted) break;
-    const rest = intervalMs - (performance.now() - workStartedAt);
-    // With no interval, still let the sender's I/O run between steps.
-    if (rest > 0) {
-      if (!(await pause(rest, stopSignal))) break; // aborted by a signal or a stop request
-    } else await yieldToIo();
+    // Between steps, let the sender's I/O and a control request waiting for this boundary run.
+    await yieldToIo();
   }
   return { stepsDone };
 }

@@ -25,8 +25,10 @@ export interface SimulatedStep {
   opening: EventInput[];
   /** The share of the step's interval its tool or llm call lasts (0: the step has none). */
   workFraction: number;
-  /** The events that end the step, given how long its call took. */
+  /** The events that end the call, given how long it took. */
   closing(elapsedMs: number): EventInput[];
+  /** The end of the step's span, sent when its interval is over. */
+  end: EventInput;
 }
 
 const TOOLS = [
@@ -82,7 +84,7 @@ export function simulatedStep(step: number, total: number, random: Random): Simu
   if (extra === 'tool') return toolCallStep(step, stepSpan, random, opening, endStep);
   opening.push(...(extra === 'task' ? agentTaskEvents(step, random) : metricEvents(step, random)));
   if (random.int(1, LLM_STEP_ODDS) !== 1)
-    return { opening, workFraction: 0, closing: () => [endStep] };
+    return { opening, workFraction: 0, closing: () => [], end: endStep };
   return llmCallStep(step, stepSpan, random, opening, endStep);
 }
 
@@ -146,8 +148,8 @@ function toolCallStep(
           duration: Math.round(elapsedMs),
         },
       },
-      endStep,
     ],
+    end: endStep,
   };
 }
 
@@ -188,8 +190,8 @@ function llmCallStep(
             Math.round(((inputTokens + outputTokens) / 1000) * SIM_USD_PER_1K_TOKENS * 1e6) / 1e6,
         },
       },
-      endStep,
     ],
+    end: endStep,
   };
 }
 

@@ -63,3 +63,8 @@ export function formatCount(n: number): string {
 export function formatValue(value: unknown): string {
   return typeof value === 'string' ? value : compactJson(value, 200);
 }
+
+/** "$0.0421", "$12.30"; four decimals under a dollar, where agent costs live. */
+export function formatUsd(usd: number): string {
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}

@@ -4,9 +4,10 @@
 // and absolute once it has ended.
 import type { OutputLine } from '../shared/output-lines.ts';
 import type { Run } from '../shared/types.ts';
+import { totalTokens } from '../shared/usage.ts';
 import { ActivityLine } from './activity-line.ts';
 import { element } from './element.ts';
-import { formatAbsolute, formatAgo, formatCount, formatValue } from './format.ts';
+import { formatAbsolute, formatAgo, formatCount, formatUsd, formatValue } from './format.ts';
 import { describeActivity, type RunActivity } from './run-activity.ts';
 import { RunControls } from './run-controls.ts';
 import { isStale, isTerminalRun, STATUS_LABEL } from './run-status.ts';
@@ -107,6 +108,10 @@ export class RunHeader {
       ['tool calls', formatCount(run.toolCallCount)],
       ['errors', formatCount(run.errorCount)],
     );
+    // Usage only once a report named it: an unknown cost is not shown as $0.
+    const tokens = totalTokens(run.usage);
+    if (tokens !== undefined) facts.push(['tokens', formatCount(tokens)]);
+    if (run.usage?.costUsd !== undefined) facts.push(['cost', formatUsd(run.usage.costUsd)]);
     this.#facts.replaceChildren();
     for (const [name, value] of facts) {
       this.#facts.append(
@@ -124,7 +129,7 @@ export class RunHeader {
     for (const [key, value] of Object.entries(run.metadata)) {
       const text =
         key === 'costUsd' && typeof value === 'number'
-          ? `$${value.toFixed(value < 1 ? 4 : 2)}`
+          ? formatUsd(value)
           : Array.isArray(value) && value.every((v) => typeof v === 'string')
             ? value.join(', ')
             : formatValue(value);

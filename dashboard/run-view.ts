@@ -1,4 +1,4 @@
-// One run: its header, and tabs (Events, Console, Tool calls, Metrics, …) with the inspector over
+// One run: its header, and tabs (Events, Console, Trace, Metrics, …) with the inspector over
 // them. Holds the run's SSE stream and feeds every part from it. A tab is one module exporting a
 // RunTabFactory and one line in RUN_TABS.
 import { outputLinesOf, STDERR_EVENT_TYPE } from '../shared/output-lines.ts';
@@ -7,6 +7,7 @@ import { SSE_DEFAULT_EVENT, SSE_TRUNCATED_EVENT } from '../shared/sse.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
 import { apiFetch, apiJson, runPath } from './api-client.ts';
 import { ApprovalCards } from './approval-card.ts';
+import { CompareDialog } from './compare-dialog.ts';
 import { consoleTab } from './console-tab.ts';
 import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
@@ -19,10 +20,10 @@ import { RunHeader } from './run-header.ts';
 import { isTerminalRun } from './run-status.ts';
 import type { RunTab, RunTabContext, RunTabFactory } from './run-tab.ts';
 import { Timeline } from './timeline.ts';
-import { toolCallsTab } from './tool-calls-tab.ts';
+import { traceTab } from './trace-tab.ts';
 
 /** The tabs after Events, in order. */
-const RUN_TABS: RunTabFactory[] = [consoleTab, toolCallsTab, metricsTab];
+const RUN_TABS: RunTabFactory[] = [consoleTab, traceTab, metricsTab];
 
 /** Panels other than the timeline redraw at most this often. */
 const PANEL_REDRAW_MS = 250;
@@ -83,7 +84,8 @@ export class RunView {
       'aria-label': 'Export every event of this run as NDJSON',
     });
     exportButton.addEventListener('click', () => void this.#export());
-    this.#header.actions.append(exportButton);
+    const compare = new CompareDialog(() => this.#run);
+    this.#header.actions.append(compare.button, exportButton);
 
     const tabList = element('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Run views' });
     const panels = element('div', { class: 'tab-panels' });

@@ -10,7 +10,7 @@ import { ActivityLine } from './activity-line.ts';
 import { apiFetch } from './api-client.ts';
 import { pendingBadge, showPending } from './approval-card.ts';
 import { element } from './element.ts';
-import { formatAbsolute, formatAgo } from './format.ts';
+import { formatAbsolute, formatAgo, formatUsd } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { producerView } from './producer-state.ts';
 import { queuePositions } from './queue-position.ts';
@@ -44,6 +44,7 @@ interface Row {
   id: HTMLElement;
   started: HTMLElement;
   chips: HTMLElement;
+  cost: HTMLElement;
   chipsKey: string;
   activity: ActivityLine;
 }
@@ -388,11 +389,12 @@ export class RunsList {
       const id = element('span', { class: 'run-row-id' });
       const started = element('span', { class: 'run-row-started' });
       const chips = element('span', { class: 'run-row-chips' });
+      const cost = element('span', { class: 'run-row-cost' });
       const activity = new ActivityLine('row-activity');
       const link = element(
         'a',
         { class: 'run-row', href: runDashboardHash(run.id), 'data-run-id': run.id },
-        element('span', { class: 'run-row-line' }, badge, title, pending, stale),
+        element('span', { class: 'run-row-line' }, badge, title, pending, stale, cost),
         activity.element,
         element('span', { class: 'run-row-line sub' }, started, id, chips, producer),
       );
@@ -406,6 +408,7 @@ export class RunsList {
         id,
         started,
         chips,
+        cost,
         chipsKey: '',
         activity,
       };
@@ -422,6 +425,10 @@ export class RunsList {
     setText(row.title, run.title);
     row.title.title = run.title;
     setText(row.id, idSuffix(run.id));
+    // Cost as the run's usage reports say it; unknown stays blank, never $0.
+    const cost = run.usage?.costUsd;
+    setText(row.cost, cost === undefined ? '' : formatUsd(cost));
+    row.cost.title = cost === undefined ? '' : `cost ${formatUsd(cost)}`;
     showPending(row.pending, run);
     row.id.title = run.id;
     const chips = chipsOf(run);

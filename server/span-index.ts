@@ -4,6 +4,7 @@
 // MAX_LOADED_TREES stay in memory, so touching every run of a large store stays bounded.
 import { SpanTree } from '../shared/span-tree.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
+import { isTerminal } from '../shared/validate.ts';
 import type { Store, StoreListener } from './store.ts';
 
 /** Trees kept in memory; the least recently used is dropped (and rebuilt when asked for again). */
@@ -16,6 +17,8 @@ const TRACE_TYPE_MARKS = ['","type":"span.', '","type":"tool.', '","type":"usage
 export class SpanIndex implements StoreListener {
   #store: Store;
   #trees = new Map<string, SpanTree>();
+  /** The encoded /spans answer of an ended run, while its tree has not changed. */
+  #answers = new Map<string, { version: number; status: string; body: Buffer }>();
   #maxLoaded: number;
 
   constructor(store: Store, maxLoaded = MAX_LOADED_TREES) {
@@ -29,6 +32,22 @@ export class SpanIndex implements StoreListener {
 
   onRunDeleted(id: string): void {
     this.#trees.delete(id);
+    this.#answers.delete(id);
+  }
+
+  /**
+   * The run's spans as JSON. An ended run's answer is kept until its tree changes: nothing in it
+   * moves with the clock, and reopening a big trace then costs no snapshot.
+   */
+  spansJson(run: Run): Buffer {
+    const tree = this.tree(run.id);
+    const kept = this.#answers.get(run.id);
+    if (kept && kept.version === tree.version && kept.status === run.status) return kept.body;
+    const body = Buffer.from(JSON.stringify(tree.spans(run.status)));
+    if (isTerminal(run.status))
+      this.#answers.set(run.id, { version: tree.version, status: run.status, body });
+    else this.#answers.delete(run.id);
+    return body;
   }
 
   /** The run's tree, built from its stored events on first use; throws NotFound for no run. */
@@ -42,7 +61,11 @@ export class SpanIndex implements StoreListener {
     }
     tree = this.#build(runId);
     this.#trees.set(runId, tree);
-    if (this.#trees.size > this.#maxLoaded) this.#trees.delete(this.#trees.keys().next().value!);
+    if (this.#trees.size > this.#maxLoaded) {
+      const oldest = this.#trees.keys().next().value!;
+      this.#trees.delete(oldest);
+      this.#answers.delete(oldest);
+    }
     return tree;
   }
 

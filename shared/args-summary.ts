@@ -9,11 +9,11 @@ export const ARGS_SUMMARY_MAX_CHARS = 120;
 const TELLING_KEYS = [
   'command',
   'cmd',
+  'pattern',
+  'query',
   'file_path',
   'filePath',
   'path',
-  'pattern',
-  'query',
   'url',
   'description',
   'prompt',

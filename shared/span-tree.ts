@@ -13,6 +13,7 @@ import {
   type SpanKind,
 } from './span-events.ts';
 import { isFailedToolResult } from './run-effects.ts';
+import { toolCallKey } from './tool-calls.ts';
 import type { AgentEvent, JsonObject, RunStatus } from './types.ts';
 import { addUsage, hasUsage, type Usage } from './usage.ts';
 
@@ -111,6 +112,7 @@ export class SpanTree {
   /** Open tool calls without a toolCallId, oldest first, by taskId or tool name. */
   #openTools = new Map<string, Node[]>();
   #lastSeq = 0;
+  #version = 0;
 
   constructor(runId: string) {
     this.runId = runId;
@@ -118,6 +120,11 @@ export class SpanTree {
 
   get size(): number {
     return this.#nodes.size;
+  }
+
+  /** Moves whenever an event changed a span or the usage; a cache of a snapshot keys on it. */
+  get version(): number {
+    return this.#version;
   }
 
   /** The seq of the last event fed in; a live view resumes its stream after it. */
@@ -134,12 +141,15 @@ export class SpanTree {
     if (event.seq <= this.#lastSeq) return undefined;
     this.#lastSeq = event.seq;
     const { type, payload } = event;
-    if (isSpanStart(type)) return this.#start(event);
-    if (isSpanEnd(type)) return this.#end(event);
-    if (type === TOOL_CALLED) return this.#toolCalled(event);
-    if (type === TOOL_RESULT) return this.#toolResult(event);
-    if (type === USAGE_REPORT) return this.#usage(payload);
-    return undefined;
+    let span: Span | undefined;
+    if (isSpanStart(type)) span = this.#start(event);
+    else if (isSpanEnd(type)) span = this.#end(event);
+    else if (type === TOOL_CALLED) span = this.#toolCalled(event);
+    else if (type === TOOL_RESULT) span = this.#toolResult(event);
+    else if (type === USAGE_REPORT) span = this.#usage(payload);
+    else return undefined;
+    this.#version += 1;
+    return span;
   }
 
   #start(event: AgentEvent): Span | undefined {
@@ -221,7 +231,7 @@ export class SpanTree {
         return existing.span;
       }
     }
-    const key = this.#toolKey(event);
+    const key = toolCallKey(event);
     let spanId = toolCallId ?? (event.taskId !== undefined ? `task:${event.taskId}` : undefined);
     // A taskId reused for a later call, or a call with no id at all, gets its event's seq.
     if (spanId === undefined || this.#nodes.has(spanId)) spanId = `tool:${event.seq}`;
@@ -249,7 +259,7 @@ export class SpanTree {
     let node: Node | undefined;
     if (toolCallId !== undefined) node = this.#nodes.get(toolCallId);
     else {
-      const key = this.#toolKey(event);
+      const key = toolCallKey(event);
       const queue = this.#openTools.get(key);
       node = queue?.shift();
       if (queue?.length === 0) this.#openTools.delete(key);
@@ -287,11 +297,6 @@ export class SpanTree {
     if (!node || !hasUsage(usage)) return undefined;
     node.span.usage = usage;
     return node.span;
-  }
-
-  #toolKey(event: AgentEvent): string {
-    if (event.taskId !== undefined) return `task:${event.taskId}`;
-    return `name:${str(event.payload.toolName) ?? ''}`;
   }
 
   #create(
@@ -367,17 +372,18 @@ export class SpanTree {
 
   /**
    * A tree that continues from a snapshot of `spans()` (pre-order with depth) taken after event
-   * `lastSeq`: a live view loads the snapshot, then feeds the events after it. Ends that arrived
-   * before their start and are still waiting are not in a snapshot.
+   * `lastSeq`: a live view loads the snapshot, then feeds the events after it. The span objects
+   * are taken over (a caller passes freshly parsed JSON). Ends that arrived before their start and
+   * are still waiting are not in a snapshot.
    */
-  static restore(runId: string, spans: readonly Span[], lastSeq: number, usage?: Usage): SpanTree {
+  static restore(runId: string, spans: Span[], lastSeq: number, usage?: Usage): SpanTree {
     const tree = new SpanTree(runId);
     tree.#lastSeq = lastSeq;
     if (usage) Object.assign(tree.usage, usage);
     const path: Node[] = [];
     const ids = new Set(spans.map((span) => span.spanId));
-    for (const snapshot of spans) {
-      const span: Span = { ...snapshot, attrs: { ...snapshot.attrs } };
+    // The snapshot's objects are taken over, not copied: a caller passes freshly parsed JSON.
+    for (const span of spans) {
       const depth = span.depth ?? 0;
       delete span.depth;
       if (span.endSeq === undefined) {

@@ -111,17 +111,23 @@ export function summarizeRun(run: Run, spans: readonly Span[], nowMs = Date.now(
     toolCallCount += 1;
     if (span.status === 'error') failedToolCalls += 1;
   }
-  const topSelfTime = spans
-    .filter((span) => span.selfMs !== undefined)
-    .sort((a, b) => b.selfMs! - a.selfMs!)
-    .slice(0, SUMMARY_TOP_SPANS)
-    .map((span) => ({
-      spanId: span.spanId,
-      name: span.name,
-      kind: span.kind,
-      selfMs: span.selfMs!,
-      durationMs: span.durationMs ?? null,
-    }));
+  // One pass keeping the few largest, not a sort of every span.
+  const top: Span[] = [];
+  for (const span of spans) {
+    if (span.selfMs === undefined) continue;
+    if (top.length === SUMMARY_TOP_SPANS && span.selfMs <= top[top.length - 1]!.selfMs!) continue;
+    let i = top.length;
+    while (i > 0 && top[i - 1]!.selfMs! < span.selfMs) i--;
+    top.splice(i, 0, span);
+    if (top.length > SUMMARY_TOP_SPANS) top.pop();
+  }
+  const topSelfTime = top.map((span) => ({
+    spanId: span.spanId,
+    name: span.name,
+    kind: span.kind,
+    selfMs: span.selfMs!,
+    durationMs: span.durationMs ?? null,
+  }));
   const usage = run.usage ?? {};
   return {
     runId: run.id,

@@ -218,7 +218,6 @@ test('agent-ops (the runner)', async (t) => {
         const step = byId.get(span.parentSpanId);
         assert.equal(step.kind, 'task');
         assert.ok(span.startTs >= step.startTs && span.endTs <= step.endTs, span.spanId);
-        assert.ok(span.durationMs < 40 + 20, `${span.spanId} lasts part of its step`);
       }
       for (const span of inner.filter((span) => span.kind === 'llm')) {
         assert.ok(span.usage.inputTokens > 0 && span.usage.outputTokens > 0);

@@ -265,9 +265,9 @@ test('dashboard screens', { timeout: 240_000, ...browserSuite }, async (t) => {
     assert.deepEqual(await lowContrastTexts(page), [], 'the run view and the list');
     await page.locator('.chip.lvl-debug').click();
     await page.locator('.event-row.selected, .event-row:not(.loading)').first().waitFor();
-    await page.getByRole('tab', { name: /Tool calls/ }).click();
-    await page.locator('.waterfall-row').first().waitFor();
-    assert.deepEqual(await lowContrastTexts(page), [], 'pressed chips and the tool calls');
+    await page.getByRole('tab', { name: 'Trace' }).click();
+    await page.locator('.trace-row').first().waitFor();
+    assert.deepEqual(await lowContrastTexts(page), [], 'pressed chips and the trace');
     const failed = await openPage('/#/runs/screen-failed', 1400, 900);
     await failed.locator('.run-error-stderr').waitFor();
     assert.deepEqual(await lowContrastTexts(failed), [], 'a failed run');

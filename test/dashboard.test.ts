@@ -593,10 +593,10 @@ test('dashboard', { timeout: 240_000, ...browserSuite }, async (t) => {
       await page.locator('.event-row:not(.loading)[data-seq="27"]').click();
       const runShot = new URL(`dashboard-run-${colorScheme}.png`, ARTEFACTS);
       await page.screenshot({ path: runShot.pathname });
-      await page.getByRole('tab', { name: 'Tool calls' }).click();
-      await page.locator('.waterfall-row').nth(11).waitFor({ timeout: WAIT_MS });
-      assert.equal(await page.locator('.waterfall-row.failed').count(), 1);
-      const tools = new URL(`dashboard-tools-${colorScheme}.png`, ARTEFACTS);
+      await page.getByRole('tab', { name: 'Trace' }).click();
+      await page.locator('.trace-row').nth(11).waitFor({ timeout: WAIT_MS });
+      assert.equal(await page.locator('.trace-row.st-error').count(), 1);
+      const tools = new URL(`dashboard-trace-${colorScheme}.png`, ARTEFACTS);
       await page.screenshot({ path: tools.pathname });
       await page.getByRole('tab', { name: 'Metrics' }).click();
       await page.locator('.metric-card').nth(1).waitFor({ timeout: WAIT_MS });

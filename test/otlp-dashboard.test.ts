@@ -41,12 +41,12 @@ test('an OTLP trace in the dashboard', { timeout: 120_000, ...browserSuite }, as
 
   await t.test('its tool calls are drawn, the failed one marked', async () => {
     await page.locator(`.run-row[data-run-id="${runId}"]`).click();
-    await page.locator('#tab-tools').click();
-    await page.locator('.waterfall-row').nth(1).waitFor({ timeout: WAIT_MS });
-    const rows = await page.$$eval('.waterfall-row', (items) =>
+    await page.locator('#tab-trace').click();
+    await page.locator('.trace-row.kind-tool').nth(1).waitFor({ timeout: WAIT_MS });
+    const rows = await page.$$eval('.trace-row.kind-tool', (items) =>
       items.map((item) => [
-        item.querySelector('.call-name')!.textContent,
-        item.classList.contains('failed') || item.querySelector('.call-state')!.textContent,
+        item.querySelector('.trace-name')!.textContent,
+        item.classList.contains('st-error'),
       ]),
     );
     assert.deepEqual(

@@ -4,7 +4,7 @@ import { traceRoute, SPANS_SEQ_HEADER } from '../../shared/trace-paths.ts';
 import { summarizeRun, traceSummaryAnswer, usageAnswer } from '../../shared/trace-summary.ts';
 import type { AppServices } from '../app-services.ts';
 import { existingRun } from '../existing-run.ts';
-import { sendJson } from '../respond.ts';
+import { sendJson, sendJsonBytes } from '../respond.ts';
 import type { Route } from '../router.ts';
 
 export function spanRoutes({ store, spans }: AppServices): Route[] {
@@ -18,8 +18,8 @@ export function spanRoutes({ store, spans }: AppServices): Route[] {
       method: 'GET',
       path: traceRoute('spans'),
       handler({ res, params }) {
-        const { run, list } = current(params.runId!);
-        sendJson(res, 200, list, { [SPANS_SEQ_HEADER]: String(run.lastSeq) });
+        const run = existingRun(store, params.runId!);
+        sendJsonBytes(res, 200, spans.spansJson(run), { [SPANS_SEQ_HEADER]: String(run.lastSeq) });
       },
     },
     {
