@@ -89,6 +89,8 @@ export const BUDGETS = {
   openTelemetry: {
     what: 'OpenTelemetry',
     text: 'export ≥ 50,000 spans/s with bounded lag; `/v1/traces` ingest ≥ 0.5 × our own batch route',
-    scenario: undefined,
+    scenario: 'otel',
+    exportSpansPerS: 50_000,
+    ingestRatio: 0.5,
   },
 } as const satisfies Record<string, Budget & { readonly [limit: string]: unknown }>;

@@ -15,4 +15,5 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   dashboard: () => import('./scenarios/dashboard.ts'),
   approvals: () => import('./scenarios/approvals.ts'),
   queue: () => import('./scenarios/queue.ts'),
+  otel: () => import('./scenarios/otel.ts'),
 };

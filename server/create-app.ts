@@ -1,6 +1,8 @@
 // The HTTP application: wires the store, the live streams and the route modules of
 // docs/protocol.md. It does not listen; the entry point does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OTLP_TRACES_PATH } from '../shared/otlp.ts';
+import type { OtlpExportConfig } from '../shared/types.ts';
 import type { AppServices } from './app-services.ts';
 import { Approvals } from './approvals.ts';
 import { createAuthorizer } from './authorize.ts';
@@ -17,6 +19,8 @@ import { controlRoutes } from './routes/control.ts';
 import { directiveRoutes } from './routes/directives.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { otlpRoutes } from './routes/otlp.ts';
+import { OtlpExporter } from './otlp-exporter.ts';
 import { runRoutes } from './routes/runs.ts';
 import { spanRoutes } from './routes/spans.ts';
 import { streamRoutes } from './routes/streams.ts';
@@ -42,6 +46,8 @@ export interface AppOptions {
   baseUrl?(): string | undefined;
   /** A producer (or worker) gone this long is lost (serve --lost-after). */
   lostAfterMs: number;
+  /** Export runs and spans over OTLP/HTTP. */
+  otlp?: OtlpExportConfig;
 }
 
 export interface App {
@@ -52,7 +58,12 @@ export interface App {
 
 /** The paths that hold data: they need the key. The dashboard's static files do not. */
 function isApiPath(pathname: string): boolean {
-  return pathname === '/health' || pathname === '/api' || pathname.startsWith('/api/');
+  return (
+    pathname === '/health' ||
+    pathname === '/api' ||
+    pathname.startsWith('/api/') ||
+    pathname === OTLP_TRACES_PATH
+  );
 }
 
 export function createApp(options: AppOptions): App {
@@ -76,7 +87,18 @@ export function createApp(options: AppOptions): App {
       ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
       : undefined;
   if (notifier) store.listen(notifier);
-  const services: AppServices = { store, hub, control, spans, queue, approvals, notifier };
+  const exporter = options.otlp && new OtlpExporter(store, { ...options.otlp, log });
+  if (exporter) store.listen(exporter);
+  const services: AppServices = {
+    store,
+    hub,
+    control,
+    spans,
+    queue,
+    approvals,
+    notifier,
+    exporter,
+  };
 
   const router = new Router()
     .add(healthRoutes(services))
@@ -87,7 +109,8 @@ export function createApp(options: AppOptions): App {
     .add(spanRoutes(services))
     .add(workerRoutes(services))
     .add(approvalRoutes(services))
-    .add(directiveRoutes(services));
+    .add(directiveRoutes(services))
+    .add(otlpRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
   const guard = createRequestGuard(options.guard);
 
@@ -127,6 +150,7 @@ export function createApp(options: AppOptions): App {
       hub.closeAll();
       approvals.close();
       notifier?.close();
+      exporter?.close();
     },
   };
 }

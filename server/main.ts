@@ -65,6 +65,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     log,
     logRequests: !options.quiet,
     lostAfterMs: options.lostAfterMs,
+    otlp: options.otlp,
   });
   const server = createServer(
     {
@@ -222,6 +223,9 @@ function announce(server: Server, store: Store, options: ServeOptions): string {
       `  api key    ${options.apiKey ? 'required (AGENTOPS_API_KEY)' : 'not required (set AGENTOPS_API_KEY to require one)'}\n` +
       (options.notify?.length
         ? `  notify     ${options.notify.map((url) => `${new URL(url).origin}/…`).join(', ')}\n`
+        : '') +
+      (options.otlp
+        ? `  otlp       exporting to ${options.otlp.tracesUrl ?? options.otlp.endpoint}\n`
         : ''),
   );
   return url;

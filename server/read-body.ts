@@ -8,8 +8,8 @@ import { checkJsonShape, quote } from '../shared/validate.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function tooLarge(): HttpError {
-  return new HttpError(413, `request body must be at most ${MAX_BODY_BYTES} bytes`);
+export function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, `request body must be at most ${maxBytes} bytes`);
 }
 
 function isJsonType(contentType: string | undefined): boolean {
@@ -22,7 +22,7 @@ function isJsonType(contentType: string | undefined): boolean {
 
 /** The parsed body, or undefined when the request has none. */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const raw = await readRaw(req);
+  const raw = await readBody(req, MAX_BODY_BYTES);
   if (raw.length === 0) return undefined;
   if (!isJsonType(req.headers['content-type'])) {
     throw new HttpError(
@@ -30,20 +30,24 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
       `content-type must be application/json; got ${quote(req.headers['content-type'] ?? '')}`,
     );
   }
+  const body = parseJsonBytes(raw);
+  checkJsonShape(body);
+  return body;
+}
+
+/** UTF-8 JSON bytes parsed, or a ValidationError that says why not. */
+export function parseJsonBytes(raw: Buffer): unknown {
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
     throw invalid('request body is not valid UTF-8');
   }
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw invalid(`request body is not valid JSON: ${(error as Error).message}`);
   }
-  checkJsonShape(body);
-  return body;
 }
 
 /**
@@ -54,14 +58,14 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Collects the body; past the limit it keeps reading but no longer keeps the chunks. */
-function readRaw(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES;
+    let refused = Number(req.headers['content-length'] ?? 0) > maxBytes;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (!refused && size > MAX_BODY_BYTES) {
+      if (!refused && size > maxBytes) {
         refused = true;
         chunks.length = 0;
       }
@@ -69,12 +73,12 @@ function readRaw(req: IncomingMessage): Promise<Buffer> {
       else if (size > DISCARD_LIMIT_BYTES) {
         req.off('data', onData);
         req.pause();
-        reject(new HttpError(413, tooLarge().message, { connection: 'close' }));
+        reject(new HttpError(413, tooLarge(maxBytes).message, { connection: 'close' }));
       }
     };
     req.on('data', onData);
     req.on('end', () => {
-      if (refused) reject(tooLarge());
+      if (refused) reject(tooLarge(maxBytes));
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     req.on('error', reject);

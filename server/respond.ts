@@ -17,7 +17,7 @@ export function statusOf(error: AgentOpsError): number {
 }
 
 /** Any error as the answer it gets; anything not known is a 500. */
-function answerOf(error: unknown): {
+export function errorAnswer(error: unknown): {
   status: number;
   message: string;
   headers: Record<string, string>;
@@ -72,7 +72,7 @@ export function sendError(
   error: unknown,
   log: (line: string) => void,
 ): void {
-  const answer = answerOf(error);
+  const answer = errorAnswer(error);
   if (answer.status === 500) log(`error ${req.method} ${req.url}: ${(error as Error)?.stack}`);
   if (res.headersSent) {
     res.destroy();

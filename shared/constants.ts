@@ -67,3 +67,9 @@ export const GONE_WORKER_KEEP_MS = 10 * 60_000;
 /** A run the server ended because its producer went away: run.error's `reason`, and how its message starts. */
 export const PRODUCER_LOST_REASON = 'producer-lost';
 export const PRODUCER_LOST_MESSAGE_PREFIX = 'producer lost';
+
+/**
+ * OTLP/HTTP request bodies (/v1/traces), before and after gzip. OTLP recommends 64 MiB; a quarter
+ * of that holds tens of thousands of spans and keeps one request's memory modest.
+ */
+export const MAX_OTLP_BODY_BYTES = 16 * 1024 * 1024;

@@ -2,6 +2,7 @@
 // timeline and `agent-ops tail` show the same words.
 import { compactJson } from './compact-json.ts';
 import { outputLineCount, STDERR_EVENT_TYPE, STDOUT_EVENT_TYPE } from './output-lines.ts';
+import { SPAN_END_COMPAT, SPAN_ENDED, SPAN_START_COMPAT, SPAN_STARTED } from './span-events.ts';
 import type { AgentEvent } from './types.ts';
 
 const MAX_SUMMARY_CHARS = 300;
@@ -45,6 +46,20 @@ export function summarize(event: Pick<AgentEvent, 'type' | 'payload'>): string {
         lines > 1 && body !== undefined
           ? `${body.slice(0, body.indexOf('\n'))} +${(lines - 1).toLocaleString('en-US')} lines`
           : body;
+      break;
+    }
+    case SPAN_STARTED:
+    case SPAN_START_COMPAT: {
+      // "name (kind) · spanId": what started, and the id its end will name.
+      const name = text(p.name) ?? text(p.spanId) ?? '(span)';
+      const kind = text(p.kind);
+      summary = `${name}${kind ? ` (${kind})` : ''}${p.spanId !== undefined && p.spanId !== p.name ? ` · ${text(p.spanId) ?? ''}` : ''}`;
+      break;
+    }
+    case SPAN_ENDED:
+    case SPAN_END_COMPAT: {
+      const error = p.error === undefined ? '' : `: ${text(p.error) ?? compactJson(p.error, 120)}`;
+      summary = `${text(p.spanId) ?? '(span)'} ended${p.status ? ` ${text(p.status)}` : ''}${error}`;
       break;
     }
     case 'agent.exit':

@@ -170,6 +170,26 @@ export interface ServeOptions {
   quiet: boolean;
   /** A producer or worker gone this long is lost (--lost-after). */
   lostAfterMs: number;
+  /** `--otlp-endpoint`: export runs and spans over OTLP/HTTP. */
+  otlp?: OtlpExportConfig;
+}
+
+export interface OtlpExportConfig {
+  /** The collector's base URL; requests go to `<endpoint>/v1/traces`. */
+  endpoint: string;
+  /** A full URL used as it is (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), instead of the one above. */
+  tracesUrl?: string;
+  headers: Record<string, string>;
+  serviceName: string;
+}
+
+/** /health's `otlp`, when export is on: `lag` counts stored events not yet exported. */
+export interface OtlpHealth {
+  endpoint: string;
+  lag: number;
+  sent: number;
+  failed: number;
+  lastError?: string;
 }
 
 /** One item of the answer to a batch of events (201 or 207): `{results: [...]}`, in input order. */
@@ -220,4 +240,6 @@ export interface Health {
   streams: { subscribers: number; maxBufferedBytes: number };
   /** With `serve --notify`: each target's deliveries, failures included. */
   notify?: NotifyTargetStats[];
+  /** Present when export is on (`serve --otlp-endpoint`). */
+  otlp?: OtlpHealth;
 }

@@ -3,7 +3,7 @@
 // Console tab, a readable inspector, and the small things (Freeze view, Esc, fixed widths).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BrowserContextOptions, Page } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import type { EventInput, Run } from '../shared/types.ts';
 import { browserFor, browserSuite } from './helpers/browser.ts';
 import { runCli } from './helpers/cli.ts';
@@ -15,6 +15,12 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
   const browser = await browserFor(t);
   const server = await serverFor(t);
   const pageErrors: string[] = [];
+  // Each subtest starts with no page open: the pages of the one before (with their live streams)
+  // are closed first, and whatever is left when the suite ends.
+  const contexts: BrowserContext[] = [];
+  const closePages = () => Promise.all(contexts.splice(0).map((context) => context.close()));
+  t.beforeEach(closePages);
+  t.after(closePages);
 
   async function openPage(path: string, options: BrowserContextOptions = {}): Promise<Page> {
     const context = await browser.newContext({
@@ -22,7 +28,7 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
       colorScheme: 'light',
       ...options,
     });
-    t.after(() => context.close());
+    contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.url + path);
@@ -394,7 +400,7 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
     'Esc closes the innermost thing only: search, then inspector, then run',
     async () => {
       const page = await openPage('/#/runs/widths');
-      await page.locator('.event-row:not(.loading)[data-seq="5"]').click();
+      await page.locator('.event-row:not(.loading)[data-seq="40"]').click();
       await page.locator('.inspector').waitFor();
       await page.keyboard.press('/');
       await page.keyboard.type('t1');
@@ -412,6 +418,20 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
       await page.waitForURL((url) => url.hash === '#/');
     },
   );
+
+  await t.test('span events read as what started and how it ended', async () => {
+    await createRun({ id: 'spans', title: 'Spans' });
+    await post('spans', [
+      { type: 'span.started', payload: { spanId: 's1', name: 'plan', kind: 'llm' } },
+      { type: 'span.ended', payload: { spanId: 's1', status: 'error', error: 'rate limited' } },
+    ]);
+    const page = await openPage('/#/runs/spans');
+    const summary = (seq: number) =>
+      text(page, `.event-row:not(.loading)[data-seq="${seq}"] .summary`);
+    await page.locator('.event-row:not(.loading)[data-seq="2"]').waitFor();
+    assert.equal(await summary(1), 'plan (llm) · s1');
+    assert.equal(await summary(2), 's1 ended error: rate limited');
+  });
 
   await t.test('a finished run without tool calls says so', async () => {
     const page = await openPage('/#/runs/grp-done');

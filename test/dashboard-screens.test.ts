@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { EventInput, Run } from '../shared/types.ts';
 import { browserFor, browserSuite } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
@@ -105,6 +105,12 @@ test('dashboard screens', { timeout: 240_000, ...browserSuite }, async (t) => {
   const browser = await browserFor(t);
   const server = await serverFor(t);
   const pageErrors: string[] = [];
+  // Each subtest starts with no page open: the pages of the one before (with their live streams)
+  // are closed first, and whatever is left when the suite ends.
+  const contexts: BrowserContext[] = [];
+  const closePages = () => Promise.all(contexts.splice(0).map((context) => context.close()));
+  t.beforeEach(closePages);
+  t.after(closePages);
 
   async function openPage(
     path: string,
@@ -117,7 +123,7 @@ test('dashboard screens', { timeout: 240_000, ...browserSuite }, async (t) => {
       colorScheme: 'light',
       permissions,
     });
-    t.after(() => context.close());
+    contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.url + path);

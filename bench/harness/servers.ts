@@ -28,12 +28,13 @@ export interface BenchServer {
   stop(): Promise<number>;
 }
 
-/** Our server on `dataDir`. */
-export async function startOurs(dataDir: string): Promise<BenchServer> {
+/** Our server on `dataDir`, with more `serve` options when given. */
+export async function startOurs(dataDir: string, args: string[] = []): Promise<BenchServer> {
   const started = performance.now();
   const server = await startServer({
     cli: BENCH_CLI,
     dataDir,
+    args,
     env: { AGENTOPS_DATA_DIR: undefined, PORT: undefined },
   });
   return benchServer('ours', server, performance.now() - started);

@@ -17,6 +17,7 @@ import { isLoopbackHost } from '../../shared/loopback.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import type { ParsedArgs } from '../parse-args.ts';
 import { HELP_OPTION } from '../common-options.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -27,6 +28,62 @@ const MAX_NOTIFY_MIN_DURATION_MS = 24 * 3_600_000;
 const MAX_PORT = 65_535;
 /** The longest --lost-after: a week. */
 const MAX_LOST_AFTER_MS = 7 * 86_400_000;
+
+/** service.name on what we export, unless OTEL_SERVICE_NAME says otherwise. */
+const DEFAULT_SERVICE_NAME = 'agent-ops';
+
+function checkUrl(raw: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw usageError(`${source} must be an http:// or https:// URL; got ${quote(raw)}`, 'serve');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(`${source} must be an http:// or https:// URL; got ${quote(raw)}`, 'serve');
+  return raw;
+}
+
+/** `k=v` pairs; the environment's list is comma-separated with percent-encoded values (OTel's form). */
+function parseHeaders(pairs: string[], source: string, encoded: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    const name = pair.slice(0, equals).trim().toLowerCase();
+    if (equals <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name))
+      throw usageError(`${source} must be name=value; got ${quote(pair)}`, 'serve');
+    const value = pair.slice(equals + 1).trim();
+    headers[name] = encoded ? decodeURIComponent(value) : value;
+  }
+  return headers;
+}
+
+/** Export options from the flags and the OTel environment variables; flags win. */
+function otlpExportOf(options: ParsedArgs['options']): ServeOptions['otlp'] {
+  const env = process.env;
+  const flag = options.otlpEndpoint === undefined ? undefined : String(options.otlpEndpoint);
+  const tracesUrl =
+    flag === undefined ? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined : undefined;
+  const endpoint = flag ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
+  if (endpoint === undefined && tracesUrl === undefined) return undefined;
+  const fromEnv = (env.OTEL_EXPORTER_OTLP_HEADERS ?? '').split(',').filter((pair) => pair.trim());
+  const headers = {
+    ...parseHeaders(fromEnv, 'OTEL_EXPORTER_OTLP_HEADERS', true),
+    ...parseHeaders((options.otlpHeader as string[] | undefined) ?? [], '--otlp-header', false),
+  };
+  return {
+    endpoint: checkUrl(
+      endpoint ?? tracesUrl!,
+      flag ? '--otlp-endpoint' : 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    ),
+    tracesUrl:
+      tracesUrl === undefined
+        ? undefined
+        : checkUrl(tracesUrl, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+    headers,
+    serviceName: env.OTEL_SERVICE_NAME || DEFAULT_SERVICE_NAME,
+  };
+}
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -137,13 +194,31 @@ export const serveCommand: Command = {
       description:
         'Listen beyond this machine without AGENTOPS_API_KEY: anyone who can reach it can read and control every run',
     },
+    {
+      name: 'otlpEndpoint',
+      flags: ['--otlp-endpoint'],
+      type: 'string',
+      valueName: 'url',
+      description:
+        'Send runs and spans as OTLP/HTTP JSON to <url>/v1/traces (env OTEL_EXPORTER_OTLP_ENDPOINT)',
+    },
+    {
+      name: 'otlpHeader',
+      flags: ['--otlp-header'],
+      type: 'string',
+      valueName: 'k=v',
+      repeatable: true,
+      description: 'A header on every export request; repeatable (env OTEL_EXPORTER_OTLP_HEADERS)',
+    },
     HELP_OPTION,
   ],
   notes: [
     `--fsync batch acknowledges after write(2) and fsyncs at least every ${FSYNC_INTERVAL_MS} ms;`,
     'always acknowledges after the fsync; never leaves it to the OS.',
-    'Environment: AGENTOPS_API_KEY requires this key on /api/* and /health (x-api-key or',
-    'Bearer); AGENTOPS_LOG_LEVEL=quiet turns off the request log on stderr.',
+    'Environment: AGENTOPS_API_KEY requires this key on /api/*, /health and /v1/traces',
+    '(x-api-key or Bearer); AGENTOPS_LOG_LEVEL=quiet turns off the request log on stderr.',
+    'OpenTelemetry: POST /v1/traces takes OTLP/HTTP traces in; --otlp-endpoint sends them out',
+    '(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, a full URL, and OTEL_SERVICE_NAME are read too).',
     "--notify messages carry `text` (Slack-style webhooks) and ntfy's JSON fields (title, message,",
     'tags, priority, click; the topic after # in the URL: https://ntfy.sh/#mytopic). Failed',
     'deliveries are retried with backoff and counted in /health under "notify".',
@@ -158,6 +233,7 @@ export const serveCommand: Command = {
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0 --allow-host agents.internal',
     'agent-ops serve --cors-origin http://localhost:5173',
     'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
+    'agent-ops serve --otlp-endpoint http://localhost:4318 --otlp-header x-tenant=dev',
   ],
 
   async run({ options, positionals }) {
@@ -213,6 +289,7 @@ export const serveCommand: Command = {
       apiKey,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
       lostAfterMs: Number(options.lostAfter),
+      otlp: otlpExportOf(options),
     };
     // Beside this bundle in dist/; a URL the bundler leaves alone.
     const serverModule = new URL('./server.js', import.meta.url).href;

@@ -105,8 +105,7 @@ export function runCli(
   return spawnCli(args, env).exited;
 }
 
-/** The events the server stored for a run, in seq order. */
-/** Every stored event of a run, page by page. */
+/** Every event the server stored for a run, in seq order, page by page. */
 export async function storedEvents(
   url: string,
   runId: string,
