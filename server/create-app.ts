@@ -11,7 +11,8 @@ import { ControlMessages } from './control-messages.ts';
 import { HttpError } from './http-error.ts';
 import { Notifier, type NotifierOptions } from './notifier.ts';
 import { ProducerLeases } from './producer-leases.ts';
-import { allowCrossOrigin, sendEmpty, sendError } from './respond.ts';
+import { createRequestGuard, type GuardOptions } from './request-guard.ts';
+import { sendEmpty, sendError } from './respond.ts';
 import { Router, parseTarget } from './router.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { controlRoutes } from './routes/control.ts';
@@ -33,6 +34,8 @@ import { WorkQueue } from './work-queue.ts';
 export interface AppOptions {
   store: Store;
   apiKey?: string;
+  /** Which Host names and browser origins are answered (server/request-guard.ts). */
+  guard: GuardOptions;
   dashboardDir: string;
   /** One line per request on the log. */
   logRequests: boolean;
@@ -109,9 +112,11 @@ export function createApp(options: AppOptions): App {
     .add(directiveRoutes(services))
     .add(otlpRoutes(services));
   const authorized = createAuthorizer(options.apiKey);
+  const guard = createRequestGuard(options.guard);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
+    guard(req, res);
     const { pathname, query } = parseTarget(req.url ?? '/');
     if (method === 'OPTIONS') return sendEmpty(res, 204);
     if (!isApiPath(pathname)) {
@@ -130,7 +135,6 @@ export function createApp(options: AppOptions): App {
   return {
     hub,
     handle(req, res) {
-      allowCrossOrigin(req, res);
       if (options.logRequests) {
         const started = process.hrtime.bigint();
         res.on('finish', () => {

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_NOTIFY_MIN_DURATION_MS, VERSION } from '../shared/constants.ts';
+import { isLoopbackHost } from '../shared/loopback.ts';
 import type { ServeOptions } from '../shared/types.ts';
 import { createApp } from './create-app.ts';
 import { DataDirInUseError, lockDataDir } from './data-lock.ts';
@@ -40,6 +41,11 @@ function createLog(quiet: boolean): (line: string) => void {
 /** Starts the server with options the CLI has parsed (cli/commands/serve.ts). */
 export async function serve(options: ServeOptions): Promise<void> {
   const { store, unlock } = openStore(options);
+  if (options.insecureNoKey && !options.apiKey && !isLoopbackHost(options.host)) {
+    process.stderr.write(
+      `agent-ops: warning: listening on ${options.host} with no API key (--insecure-no-key): anyone who can reach this port can read, stop and delete every run\n`,
+    );
+  }
   const log = createLog(options.quiet);
   let baseUrl: string | undefined;
   const app = createApp({
@@ -50,6 +56,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     },
     baseUrl: () => baseUrl,
     apiKey: options.apiKey,
+    guard: {
+      host: options.host,
+      allowHosts: options.allowHosts ?? [],
+      corsOrigins: options.corsOrigins ?? [],
+    },
     dashboardDir: fileURLToPath(new URL('./dashboard/', import.meta.url)),
     log,
     logRequests: !options.quiet,

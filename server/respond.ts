@@ -36,14 +36,6 @@ export function errorAnswer(error: unknown): {
   };
 }
 
-export const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
-  'access-control-allow-headers': 'content-type, x-api-key, authorization, last-event-id',
-  'access-control-expose-headers': 'link, x-agentops-last-seq',
-  'access-control-max-age': '600',
-} as const;
-
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -71,15 +63,6 @@ export function sendJsonBytes(
 export function sendEmpty(res: ServerResponse, status: number): void {
   res.writeHead(status);
   res.end();
-}
-
-/**
- * CORS headers go only on answers to browsers' cross-origin requests (those with an Origin), so
- * the ingest hot path does not pay for headers nobody reads.
- */
-export function allowCrossOrigin(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers.origin === undefined && req.method !== 'OPTIONS') return;
-  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
 }
 
 /** Maps any error to `{"error": …}`; an unknown error is a 500 and is logged with its stack. */

@@ -160,6 +160,12 @@ export interface ServeOptions {
   fsync: FsyncMode;
   retentionMax: number | undefined;
   apiKey: string | undefined;
+  /** Host names answered beside localhost, 127.0.0.1, [::1] and `host` (--allow-host). */
+  allowHosts?: string[];
+  /** Origins of web pages allowed to call the API (--cors-origin); none by default. */
+  corsOrigins?: string[];
+  /** Listen beyond loopback with no key, on purpose (--insecure-no-key). */
+  insecureNoKey?: boolean;
   /** No request log on stderr. */
   quiet: boolean;
   /** A producer or worker gone this long is lost (--lost-after). */

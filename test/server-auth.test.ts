@@ -1,5 +1,5 @@
 // Black-box specification of the API key: with AGENTOPS_API_KEY set, nothing under /api/* or
-// /health is readable or writable without it; CORS preflight and the static files need none.
+// /health is readable or writable without it; a CORS preflight (from a --cors-origin) and the static files need none.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Run } from '../shared/types.ts';
@@ -46,7 +46,10 @@ const refusals: { name: string; headers: Record<string, string> }[] = [
 ];
 
 test('API key', async (t) => {
-  const server = await serverFor(t, { env: { AGENTOPS_API_KEY: KEY } });
+  const server = await serverFor(t, {
+    env: { AGENTOPS_API_KEY: KEY },
+    args: ['--cors-origin', 'http://example.test'],
+  });
   const { url } = server;
   const withKey = { 'x-api-key': KEY };
 
@@ -139,7 +142,7 @@ test('API key', async (t) => {
     });
   }
 
-  await t.test('a CORS preflight is answered without a key', async () => {
+  await t.test('a CORS preflight from a --cors-origin is answered without a key', async () => {
     for (const path of ['/api/runs', `/api/runs/${RUN}/events`, `/api/runs/${RUN}`, '/health']) {
       const res = await api(url, path, {
         method: 'OPTIONS',
@@ -150,7 +153,7 @@ test('API key', async (t) => {
         },
       });
       assert.equal(res.status, 204, path);
-      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('access-control-allow-origin'), 'http://example.test');
       const methods = res.headers.get('access-control-allow-methods') ?? '';
       for (const method of ['GET', 'POST', 'PATCH', 'DELETE'])
         assert.match(methods, new RegExp(method));
@@ -162,15 +165,15 @@ test('API key', async (t) => {
   });
 
   await t.test(
-    'cross-origin answers carry CORS headers, refusals too, and expose the Link header',
+    'answers to a --cors-origin carry CORS headers, refusals too, and expose the Link header',
     async () => {
       const origin = { origin: 'http://example.test' };
       const ok = await api(url, '/api/runs?limit=1', { headers: { ...withKey, ...origin } });
-      assert.equal(ok.headers.get('access-control-allow-origin'), '*');
+      assert.equal(ok.headers.get('access-control-allow-origin'), 'http://example.test');
       assert.match(ok.headers.get('access-control-expose-headers') ?? '', /link/i);
       const refused = await api(url, '/api/runs', { headers: origin });
       assert.equal(refused.status, 401);
-      assert.equal(refused.headers.get('access-control-allow-origin'), '*');
+      assert.equal(refused.headers.get('access-control-allow-origin'), 'http://example.test');
       // Without an Origin no browser is asking, and the ingest path skips the headers.
       const plain = await api(url, '/api/runs?limit=1', { headers: withKey });
       assert.equal(plain.headers.get('access-control-allow-origin'), null);

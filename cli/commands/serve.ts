@@ -13,6 +13,7 @@ import {
   FSYNC_MODES,
 } from '../../shared/constants.ts';
 import type { FsyncMode, ServeOptions } from '../../shared/types.ts';
+import { isLoopbackHost } from '../../shared/loopback.ts';
 import { quote } from '../../shared/validate.ts';
 import { usageError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -169,6 +170,31 @@ export const serveCommand: Command = {
         'A producer or worker gone this long is lost: its run ends producer-lost, or is requeued',
     },
     {
+      name: 'allowHost',
+      flags: ['--allow-host'],
+      type: 'string',
+      valueName: 'name',
+      repeatable: true,
+      description:
+        'Also answer requests for this Host name (beside localhost, 127.0.0.1, [::1], --host); repeatable',
+    },
+    {
+      name: 'corsOrigin',
+      flags: ['--cors-origin'],
+      type: 'string',
+      valueName: 'origin',
+      repeatable: true,
+      description:
+        'Let web pages of this origin (https://ui.example.com) call the API; none by default; repeatable',
+    },
+    {
+      name: 'insecureNoKey',
+      flags: ['--insecure-no-key'],
+      type: 'boolean',
+      description:
+        'Listen beyond this machine without AGENTOPS_API_KEY: anyone who can reach it can read and control every run',
+    },
+    {
       name: 'otlpEndpoint',
       flags: ['--otlp-endpoint'],
       type: 'string',
@@ -196,12 +222,16 @@ export const serveCommand: Command = {
     "--notify messages carry `text` (Slack-style webhooks) and ntfy's JSON fields (title, message,",
     'tags, priority, click; the topic after # in the URL: https://ntfy.sh/#mytopic). Failed',
     'deliveries are retried with backoff and counted in /health under "notify".',
+    'Safe by default: requests for any Host but localhost, 127.0.0.1, [::1], --host and',
+    '--allow-host get 421; no other web page may call the API unless --cors-origin names it; a',
+    '--host beyond loopback needs AGENTOPS_API_KEY (or --insecure-no-key).',
   ],
   examples: [
     'agent-ops serve',
     'agent-ops serve --port 9000 --data /var/lib/agent-ops --fsync always',
     'agent-ops serve --lost-after 5m',
-    'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0',
+    'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0 --allow-host agents.internal',
+    'agent-ops serve --cors-origin http://localhost:5173',
     'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
     'agent-ops serve --otlp-endpoint http://localhost:4318 --otlp-header x-tenant=dev',
   ],
@@ -221,15 +251,42 @@ export const serveCommand: Command = {
       if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:')
         throw usageError(`--notify must be an http:// or https:// URL; got ${quote(url)}`, 'serve');
     }
+    const host = String(options.host);
+    const apiKey = env.AGENTOPS_API_KEY || undefined;
+    const insecureNoKey = options.insecureNoKey === true;
+    if (!apiKey && !insecureNoKey && !isLoopbackHost(host)) {
+      throw usageError(
+        `refusing to listen on ${host} without an API key: anyone who can reach it could read, stop and delete every run; ` +
+          'set AGENTOPS_API_KEY, or pass --insecure-no-key to accept that',
+        'serve',
+      );
+    }
+    const corsOrigins = (options.corsOrigin ?? []) as string[];
+    for (const origin of corsOrigins) {
+      let parsed: string | undefined;
+      try {
+        parsed = new URL(origin).origin;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== origin)
+        throw usageError(
+          `--cors-origin must be an origin like https://ui.example.com (scheme, host, port; no path); got ${quote(origin)}`,
+          'serve',
+        );
+    }
     const serveOptions: ServeOptions = {
+      allowHosts: (options.allowHost ?? []) as string[],
+      corsOrigins,
+      insecureNoKey,
       notify,
       notifyMinDurationMs: Number(options.notifyMinDuration),
       port: Number(options.port),
-      host: String(options.host),
+      host,
       dataDir: resolve(String(options.data)),
       fsync: options.fsync as FsyncMode,
       retentionMax: options.retention === undefined ? undefined : Number(options.retention),
-      apiKey: env.AGENTOPS_API_KEY || undefined,
+      apiKey,
       quiet: env.AGENTOPS_LOG_LEVEL === 'quiet',
       lostAfterMs: Number(options.lostAfter),
       otlp: otlpExportOf(options),
