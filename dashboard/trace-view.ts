@@ -12,6 +12,7 @@ import { SpanTree, type Span } from '../shared/span-tree.ts';
 import { SPANS_SEQ_HEADER, tracePath } from '../shared/trace-paths.ts';
 import { summarizeRun } from '../shared/trace-summary.ts';
 import type { AgentEvent, Run } from '../shared/types.ts';
+import { isTerminal } from '../shared/validate.ts';
 import { apiFetch } from './api-client.ts';
 import { element } from './element.ts';
 import { formatCount, formatDuration, formatUsd } from './format.ts';
@@ -219,10 +220,13 @@ export class TraceView {
     }
     this.#list.setCount(this.#visible.length);
     this.#restoreAnchor(anchor);
+    const source = 'Spans come from span.started / span.ended events and from tool calls.';
     this.#status.textContent =
-      spans.length === 0
-        ? 'No spans yet. Spans come from span.started / span.ended events and from tool calls.'
-        : '';
+      spans.length > 0
+        ? ''
+        : isTerminal(this.#run.status)
+          ? `This run made no tool calls. ${source}`
+          : `No spans yet. ${source}`;
     this.#status.hidden = spans.length > 0;
     this.#drawStrip(now);
     if (this.#selected !== undefined) {

@@ -435,7 +435,7 @@ test('dashboard live view', { timeout: 240_000, ...browserSuite }, async (t) => 
 
   await t.test('a finished run without tool calls says so', async () => {
     const page = await openPage('/#/runs/grp-done');
-    await page.getByRole('tab', { name: /Tool calls/ }).click();
+    await page.getByRole('tab', { name: /Trace/ }).click();
     await page.getByText('This run made no tool calls.').waitFor();
   });
 
