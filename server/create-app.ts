@@ -66,40 +66,43 @@ function isApiPath(pathname: string): boolean {
   );
 }
 
-export function createApp(options: AppOptions): App {
+/**
+ * The services the routes work over, and who listens to the store: each listener is told of every
+ * written event and run change, in the order they are wired here.
+ */
+function wireServices(options: AppOptions): { services: AppServices; close(): void } {
   const { store, log } = options;
   const hub = new StreamHub(store);
   const control = new ControlChannels(store, hub);
   const leases = new ProducerLeases(store, options.lostAfterMs, log);
   const queue = new WorkQueue(store, hub, { lostAfterMs: options.lostAfterMs, log });
-  store.listen(hub);
   const spans = new SpanIndex(store);
-  store.listen(spans);
-  store.listen(leases);
-  store.listen(queue);
-  leases.start();
-  queue.start();
   const approvals = new Approvals(store);
-  store.listen(approvals);
-  store.listen(new ControlMessages(store, control));
   const notifier =
     options.notify && options.notify.urls.length > 0
       ? new Notifier(store, { ...options.notify, baseUrl: options.baseUrl ?? (() => undefined) })
       : undefined;
-  if (notifier) store.listen(notifier);
   const exporter = options.otlp && new OtlpExporter(store, { ...options.otlp, log });
-  if (exporter) store.listen(exporter);
-  const services: AppServices = {
-    store,
-    hub,
-    control,
-    spans,
-    queue,
-    approvals,
-    notifier,
-    exporter,
+  const listeners = [hub, spans, leases, queue, approvals, new ControlMessages(store, control)];
+  for (const listener of [...listeners, notifier, exporter]) if (listener) store.listen(listener);
+  leases.start();
+  queue.start();
+  return {
+    services: { store, hub, control, spans, queue, approvals, notifier, exporter },
+    close() {
+      leases.close();
+      queue.close();
+      hub.closeAll();
+      approvals.close();
+      notifier?.close();
+      exporter?.close();
+    },
   };
+}
 
+export function createApp(options: AppOptions): App {
+  const { log } = options;
+  const { services, close } = wireServices(options);
   const router = new Router()
     .add(healthRoutes(services))
     .add(runRoutes(services))
@@ -133,7 +136,7 @@ export function createApp(options: AppOptions): App {
   }
 
   return {
-    hub,
+    hub: services.hub,
     handle(req, res) {
       if (options.logRequests) {
         const started = process.hrtime.bigint();
@@ -144,13 +147,6 @@ export function createApp(options: AppOptions): App {
       }
       route(req, res).catch((error: unknown) => sendError(req, res, error, log));
     },
-    close() {
-      leases.close();
-      queue.close();
-      hub.closeAll();
-      approvals.close();
-      notifier?.close();
-      exporter?.close();
-    },
+    close,
   };
 }

@@ -484,6 +484,58 @@ export class Store {
     if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
       this.#roll(state);
     const before = state.activeBytes;
+    this.#writeRecords(state, buffer, creation);
+
+    const statusBefore = state.run.status;
+    this.#indexWritten(state, index, before, buffer, freshResults, batchIds, time);
+    for (const listener of this.#listeners) {
+      if (!listener.onEvent) continue;
+      for (let i = 0; i < fresh.length; i++) listener.onEvent(state.run, fresh[i]!, lines[i]!);
+    }
+    this.#runChanged(state.run, state.run.status !== statusBefore);
+    return results;
+  }
+
+  /**
+   * Once a group's records are written: their offsets and producer ids in the run's index, their
+   * bytes in the answers, their effects on the run.
+   */
+  #indexWritten(
+    state: RunState,
+    index: RunIndex,
+    before: number,
+    buffer: Buffer,
+    written: Array<{ event: AgentEvent; record?: Buffer }>,
+    producerIds: Map<string, AgentEvent>,
+    time: string,
+  ): void {
+    const segment = index.segments[index.segments.length - 1]!;
+    let start = 0;
+    for (const result of written) {
+      const { event } = result;
+      while (segment.offsets.length < event.seq - segment.firstSeq) segment.offsets.push(NO_RECORD);
+      segment.offsets.push(before + start);
+      const end = buffer.indexOf(0x0a, start);
+      result.record = buffer.subarray(start, end);
+      start = end + 1;
+      // Server-made ids are found through the seq they carry; only producers' ids are indexed.
+      if (producerIds.has(event.id)) index.ids.set(event.id, event.seq);
+      applyEventToRun(state.run, event, time);
+    }
+    segment.bytes = before + buffer.length;
+    state.activeBytes = segment.bytes;
+    state.bytes += buffer.length;
+    state.dirty = true;
+    state.unsynced = true;
+  }
+
+  /**
+   * Writes a group's records to the run's active segment, then (for a run made by these events)
+   * its creation to the run index. A write the disk takes only part of is cut back; nothing of a
+   * refused write is kept, not even the run it would have made.
+   */
+  #writeRecords(state: RunState, buffer: Buffer, creation: RunRecord | undefined): void {
+    const before = state.activeBytes;
     try {
       this.#write('events', () => {
         const fd = this.#openActive(state);
@@ -506,32 +558,6 @@ export class Store {
       throw error;
     }
     if (creation) this.#register(state);
-
-    const segment = index.segments[index.segments.length - 1]!;
-    const statusBefore = state.run.status;
-    let start = 0;
-    for (let i = 0; i < fresh.length; i++) {
-      const event = fresh[i]!;
-      while (segment.offsets.length < event.seq - segment.firstSeq) segment.offsets.push(NO_RECORD);
-      segment.offsets.push(before + start);
-      const end = buffer.indexOf(0x0a, start);
-      freshResults[i]!.record = buffer.subarray(start, end);
-      start = end + 1;
-      // Server-made ids are found through the seq they carry; only producers' ids are indexed.
-      if (batchIds.has(event.id)) index.ids.set(event.id, event.seq);
-      applyEventToRun(state.run, event, time);
-    }
-    segment.bytes = before + buffer.length;
-    state.activeBytes = segment.bytes;
-    state.bytes += buffer.length;
-    state.dirty = true;
-    state.unsynced = true;
-    for (const listener of this.#listeners) {
-      if (!listener.onEvent) continue;
-      for (let i = 0; i < fresh.length; i++) listener.onEvent(state.run, fresh[i]!, lines[i]!);
-    }
-    this.#runChanged(state.run, state.run.status !== statusBefore);
-    return results;
   }
 
   /** Resolves once everything written so far is fsynced, with --fsync always; at once otherwise. */
