@@ -59,6 +59,32 @@ export function directiveLine(text: string): string {
   return `${text.replace(/\r?\n|\r/g, ' ')}\n`;
 }
 
+/** What the run records about the command it watches. */
+function execMetadata(options: ExecOptions, shownCommand: string): JsonObject {
+  return {
+    ...options.metadata,
+    command: shownCommand,
+    cwd: process.cwd(),
+    format: options.format,
+    environment: 'exec',
+    // The run view says whether a directive can reach the command.
+    directives: options.stdin === 'directives' ? 'stdin' : 'none',
+  };
+}
+
+/**
+ * The run and the server named in the command's environment, for hooks it runs
+ * (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
+ */
+function runEnv(options: ExecOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    AGENTOPS_RUN_ID: options.runId,
+    AGENTOPS_SERVER: options.client.baseUrl,
+  };
+  if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
+  return env;
+}
+
 export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const { client, runId, format, graceMs, note } = options;
   const startedAt = performance.now();
@@ -67,15 +93,7 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const run = await createRun(client, {
     id: runId,
     title: options.title,
-    metadata: {
-      ...options.metadata,
-      command: scrub(shown),
-      cwd: process.cwd(),
-      format,
-      environment: 'exec',
-      // The run view says whether a directive can reach the command.
-      directives: options.stdin === 'directives' ? 'stdin' : 'none',
-    },
+    metadata: execMetadata(options, scrub(shown)),
   });
   options.onCreated?.(run);
 
@@ -86,13 +104,9 @@ export async function execRun(options: ExecOptions): Promise<ExecResult> {
   const post = (event: EventInput): void => output.post(event);
 
   const directives = options.stdin === 'directives';
-  // The run and the server are named in its environment, for hooks it runs
-  // (`agent-ops hook claude-pre-tool-use`) and for its own `agent-ops` calls.
-  const env: NodeJS.ProcessEnv = { AGENTOPS_RUN_ID: runId, AGENTOPS_SERVER: client.baseUrl };
-  if (options.apiKey !== undefined) env.AGENTOPS_API_KEY = options.apiKey;
   const forwardStdin = options.forwardStdin ?? process.stdin.isTTY !== true;
   const stdinMode = directives ? 'directives' : forwardStdin ? 'forward' : 'none';
-  const { group, release } = spawnGroup(options.command, options.args, env, stdinMode);
+  const { group, release } = spawnGroup(options.command, options.args, runEnv(options), stdinMode);
   const { child } = group;
   const stop: StopState = { cause: undefined };
   const stopListening = listenForOwnSignals(group, shown, graceMs, note, stop, options.stopSignal);
