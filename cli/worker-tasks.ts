@@ -2,6 +2,7 @@
 // built-in `simulate` task (the simulated agent), so the queue can be tried with nothing installed.
 import { TASK_NAME_PATTERN } from '../shared/constants.ts';
 import type { TaskInput, TaskOffer } from '../shared/types.ts';
+import { parseDuration } from '../shared/parse-duration.ts';
 import { quote } from '../shared/validate.ts';
 import { EXEC_FORMATS, type ExecFormat } from './output-events.ts';
 import { MAX_STEPS } from './commands/run.ts';
@@ -80,6 +81,14 @@ function integerInput(
   return value;
 }
 
+/** `interval` as the runner's --interval takes it: milliseconds, or a duration such as `250ms`. */
+function intervalInput(input: TaskInput): number | undefined {
+  const raw = input.interval;
+  const ms = typeof raw === 'string' ? parseDuration(raw, 'ms') : undefined;
+  if (ms !== undefined && ms <= MAX_INTERVAL_MS) return ms;
+  return integerInput(input, 'interval', 0, MAX_INTERVAL_MS);
+}
+
 /** The simulated agent's settings from a run's input (numbers may come as strings from a form). */
 export function simulateInput(input: TaskInput): SimulateInput {
   const unknown = Object.keys(input).filter(
@@ -91,7 +100,7 @@ export function simulateInput(input: TaskInput): SimulateInput {
     );
   return {
     steps: integerInput(input, 'steps', 1, MAX_STEPS) ?? SIMULATE_DEFAULTS.steps,
-    intervalMs: integerInput(input, 'interval', 0, MAX_INTERVAL_MS) ?? SIMULATE_DEFAULTS.interval,
+    intervalMs: intervalInput(input) ?? SIMULATE_DEFAULTS.interval,
     failAt: integerInput(input, 'failAt', 1, MAX_STEPS),
   };
 }

@@ -145,33 +145,41 @@ test('agent-ops worker', async (t) => {
     },
   );
 
-  await t.test('--simulate runs the simulated agent with steps, interval and failAt', async () => {
-    const done = await enqueue(['simulate', '--input', '{"steps":3,"interval":0}', '--wait']);
-    assert.equal(done.code, 0, done.stderr);
-    const run = await storedRun(url, done.stdout.trim());
-    assert.equal(run.metadata.totalSteps, 3);
-    const failed = await enqueue([
-      'simulate',
-      '--param',
-      'steps=5',
-      '--param',
-      'interval=0',
-      '--param',
-      'failAt=2',
-      '--wait',
-    ]);
-    assert.equal(failed.code, 1);
-    assert.equal(
-      (await storedRun(url, failed.stdout.trim())).errorMessage,
-      'Simulated failure at step 2',
-    );
-    const bad = await enqueue(['simulate', '--param', 'steps=many', '--wait']);
-    assert.equal(bad.code, 1);
-    assert.match(
-      (await storedRun(url, bad.stdout.trim())).errorMessage,
-      /^task "simulate": steps must be an integer from 1 to/,
-    );
-  });
+  await t.test(
+    '--simulate runs the simulated agent with steps, interval (ms or a duration) and failAt',
+    async () => {
+      const done = await enqueue(['simulate', '--input', '{"steps":3,"interval":0}', '--wait']);
+      assert.equal(done.code, 0, done.stderr);
+      const run = await storedRun(url, done.stdout.trim());
+      assert.equal(run.metadata.totalSteps, 3);
+      const failed = await enqueue([
+        'simulate',
+        '--param',
+        'steps=5',
+        '--param',
+        'interval=1ms',
+        '--param',
+        'failAt=2',
+        '--wait',
+      ]);
+      assert.equal(failed.code, 1);
+      const failedEvents = await storedEvents(url, failed.stdout.trim());
+      assert.equal(
+        failedEvents.find((event) => event.type === 'run.started')?.payload.config.interval,
+        1,
+      );
+      assert.equal(
+        (await storedRun(url, failed.stdout.trim())).errorMessage,
+        'Simulated failure at step 2',
+      );
+      const bad = await enqueue(['simulate', '--param', 'steps=many', '--wait']);
+      assert.equal(bad.code, 1);
+      assert.match(
+        (await storedRun(url, bad.stdout.trim())).errorMessage,
+        /^task "simulate": steps must be an integer from 1 to/,
+      );
+    },
+  );
 
   await t.test(
     'enqueue: a task nobody offers is queued and said so; bad input is a usage error',
