@@ -1,7 +1,7 @@
 // The store: runs in memory (persisted in runs.jsonl), each run's events in its own append-only
 // segment files. Writes are synchronous write(2) calls, so an event is acknowledged only once the
 // OS has it; fsync follows the --fsync mode.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -22,6 +22,7 @@ import {
   type AgentOpsError,
   ValidationError,
 } from '../shared/errors.ts';
+import { newRunId } from '../shared/new-run-id.ts';
 import { applyEventToRun } from '../shared/run-effects.ts';
 import type {
   AgentEvent,
@@ -123,10 +124,6 @@ interface RunState {
 
 function now(): string {
   return new Date().toISOString();
-}
-
-function defaultRunId(): string {
-  return `run-${Date.now()}-${randomBytes(4).toString('hex')}`;
 }
 
 function dirName(id: string): string {
@@ -269,7 +266,7 @@ export class Store {
   }
 
   createRun(input: RunInput): { run: Run; created: boolean } {
-    const id = input.id ?? defaultRunId();
+    const id = input.id ?? newRunId();
     const existing = this.#runs.get(id);
     if (existing) return { run: existing.run, created: false };
     const state = this.#newState(id, input);

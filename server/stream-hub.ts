@@ -7,7 +7,7 @@ import {
   MAX_SUBSCRIBER_BACKLOG_BYTES,
   RUN_CHANGE_THROTTLE_MS,
 } from '../shared/constants.ts';
-import { SSE_HEARTBEAT, formatSse } from '../shared/sse.ts';
+import { SSE_HEARTBEAT, SSE_TRUNCATED_EVENT, formatSse } from '../shared/sse.ts';
 import type { AgentEvent, Run, RunChange } from '../shared/types.ts';
 import type { Store, StoreListener } from './store.ts';
 
@@ -77,7 +77,7 @@ export class StreamHub implements StoreListener {
     const firstSeq = this.#store.firstSeq(runId);
     if (after + 1 < firstSeq) {
       // Retention removed events the client asked for: say where the log now starts.
-      res.write(formatSse(JSON.stringify({ firstSeq }), undefined, 'truncated'));
+      res.write(formatSse(JSON.stringify({ firstSeq }), undefined, SSE_TRUNCATED_EVENT));
       after = firstSeq - 1;
     }
     const subscriber: RunSubscriber = { res, cursor: after, live: false };
