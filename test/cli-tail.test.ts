@@ -41,8 +41,8 @@ test('agent-ops tail', async (t) => {
       const cases: ReadonlyArray<[string, object, string]> = [
         [
           'tool.called',
-          { toolName: 'grep', args: { pattern: 'TODO' } },
-          'grep({"pattern":"TODO"})',
+          { toolName: 'grep', args: { pattern: 'fetchUser' } },
+          'grep({"pattern":"fetchUser"})',
         ],
         [
           'tool.result',

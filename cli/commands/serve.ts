@@ -232,7 +232,7 @@ export const serveCommand: Command = {
     'agent-ops serve --lost-after 5m',
     'AGENTOPS_API_KEY=secret agent-ops serve --host 0.0.0.0 --allow-host agents.internal',
     'agent-ops serve --cors-origin http://localhost:5173',
-    'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/XXXX --notify https://ntfy.sh/#my-agents',
+    'agent-ops serve --notify https://hooks.slack.com/services/T0/B0/your-secret --notify https://ntfy.sh/#my-agents',
     'agent-ops serve --otlp-endpoint http://localhost:4318 --otlp-header x-tenant=dev',
   ],
 
