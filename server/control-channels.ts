@@ -61,6 +61,14 @@ export class ControlChannels {
         `cannot ${action} run ${JSON.stringify(run.id)}: its status is ${run.status}; ${action} is allowed from ${CONTROL_ALLOWED_FROM[action].join(', ')}`,
       );
     }
+    // A request the producer has not confirmed yet is not asked for again, and nothing but the
+    // stop goes on while a stop is pending.
+    const unconfirmed = run.control?.pending;
+    if (unconfirmed !== undefined && (unconfirmed === action || unconfirmed === 'stop')) {
+      throw new ConflictError(
+        `cannot ${action} run ${JSON.stringify(run.id)}: a ${unconfirmed} is already pending (its producer has not confirmed it yet)`,
+      );
+    }
     const payload = reason === undefined ? {} : { reason };
     const requestedEvent = { type: `run.${action}_requested`, payload };
     const channels = this.#channels.get(run.id);

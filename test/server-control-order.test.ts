@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AgentEvent, Run } from '../shared/types.ts';
-import { api } from './helpers/http.ts';
+import { api, openSse } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
 
 const ROUNDS = 10;
@@ -32,6 +32,33 @@ test('control order', async (t) => {
       );
     }
   });
+
+  await t.test(
+    'with a producer attached, two stops at once: one 202, one 409 naming the pending stop',
+    async (t) => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const id = `two-stops-attached-${round}`;
+        assert.equal((await api(server.url, '/api/runs', { body: { id } })).status, 201);
+        const channel = await openSse(`${server.url}/api/runs/${id}/control`);
+        t.after(() => channel.close());
+        const answers = await Promise.all([control(id, 'stop'), control(id, 'stop')]);
+        assert.deepEqual(answers.map((a) => a.status).sort(), [202, 409], `round ${round}`);
+        const refused = answers.find((a) => a.status === 409)!;
+        assert.match(
+          (refused.body as unknown as { error: string }).error,
+          /stop is already pending/,
+        );
+        const [message] = await channel.take(1);
+        assert.equal(JSON.parse(message!.data).action, 'stop');
+        const stored = await types(id);
+        assert.deepEqual(
+          stored.filter((type) => type === 'run.stop_requested'),
+          ['run.stop_requested'],
+        );
+        channel.close();
+      }
+    },
+  );
 
   await t.test('a pause racing a stop never records run.paused after run.stopped', async () => {
     for (let round = 0; round < ROUNDS; round++) {
