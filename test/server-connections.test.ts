@@ -5,8 +5,11 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
 import { serverFor } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const STALLED = 20;
+/** The server's cap on open connections (server/main.ts MAX_CONNECTIONS). */
+const CAP = 900;
 
 test('connections', { timeout: 60_000 }, async (t) => {
   const server = await serverFor(t);
@@ -28,4 +31,30 @@ test('connections', { timeout: 60_000 }, async (t) => {
       assert.match(text, /"error":"the request headers did not arrive within \d+ s"/);
     }
   });
+
+  await t.test(
+    'past the cap on open connections a new one is closed at once; the cap frees as they go',
+    async (t) => {
+      const open = async () => {
+        const socket = connect(server.port, '127.0.0.1');
+        t.after(() => socket.destroy());
+        socket.on('error', () => {});
+        await new Promise((resolve) => socket.once('connect', resolve));
+        return socket;
+      };
+      const held = [];
+      for (let i = 0; i < CAP; i++) held.push(await open());
+      const extra = await open();
+      extra.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      let text = '';
+      extra.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      await new Promise((resolve) => extra.once('close', resolve));
+      assert.equal(text, '', 'a connection past the cap gets no answer');
+      for (const socket of held) socket.destroy();
+      await waitFor(
+        '/health answered once the held connections close',
+        async () => (await api(server.url, '/health').catch(() => undefined))?.status === 200,
+      );
+    },
+  );
 });
