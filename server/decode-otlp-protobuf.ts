@@ -26,7 +26,7 @@ export function decodeOtlpProtobuf(body: Buffer): DecodedTraces {
   while (!reader.done) {
     const [field, wire] = reader.tag();
     if (field !== 1) {
-      reader.skip(wire);
+      reader.skipField(wire);
       continue;
     }
     reader.expect(wire, WIRE_LENGTH, 'ExportTraceServiceRequest.resource_spans');
@@ -47,7 +47,7 @@ function readResourceSpans(reader: ProtobufReader, where: string, spans: Incomin
     } else if (field === 2) {
       reader.expect(wire, WIRE_LENGTH, 'ResourceSpans.scope_spans');
       readScopeSpans(reader.message(), `${where}.scopeSpans[${scopeIndex++}]`, resource, spans);
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
 }
 
@@ -57,7 +57,7 @@ function readResource(reader: ProtobufReader, attributes: JsonObject): void {
     if (field === 1) {
       reader.expect(wire, WIRE_LENGTH, 'Resource.attributes');
       readKeyValue(reader.message(), attributes, 0);
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
 }
 
@@ -73,7 +73,7 @@ function readScopeSpans(
     if (field === 2) {
       reader.expect(wire, WIRE_LENGTH, 'ScopeSpans.spans');
       spans.push(readSpan(reader.message(), `${where}.spans[${spanIndex++}]`, resource));
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
 }
 
@@ -140,7 +140,7 @@ function readSpan(reader: ProtobufReader, where: string, resource: JsonObject): 
         reader.fixed32();
         break;
       default:
-        reader.skip(wire);
+        reader.skipField(wire);
     }
   }
   return span;
@@ -159,7 +159,7 @@ function readSpanEvent(reader: ProtobufReader): IncomingSpanEvent {
     } else if (field === 3) {
       reader.expect(wire, WIRE_LENGTH, 'Span.Event.attributes');
       readKeyValue(reader.message(), event.attributes, 0);
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
   return event;
 }
@@ -174,7 +174,7 @@ function readStatus(reader: ProtobufReader): { code: number; message: string } {
     } else if (field === 3) {
       reader.expect(wire, WIRE_VARINT, 'Status.code');
       status.code = reader.varint();
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
   return status;
 }
@@ -191,7 +191,7 @@ function readKeyValue(reader: ProtobufReader, target: JsonObject, depth: number)
     } else if (field === 2) {
       reader.expect(wire, WIRE_LENGTH, 'KeyValue.value');
       value = readAnyValue(reader.message(), depth + 1);
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
   setAttribute(target, key, value);
 }
@@ -239,7 +239,7 @@ function readAnyValue(reader: ProtobufReader, depth: number): unknown {
           if (listField === 1) {
             inner.expect(listWire, WIRE_LENGTH, 'KeyValueList.values');
             readKeyValue(inner.message(), list, depth);
-          } else inner.skip(listWire);
+          } else inner.skipField(listWire);
         }
         value = list;
         break;
@@ -249,7 +249,7 @@ function readAnyValue(reader: ProtobufReader, depth: number): unknown {
         value = reader.bytes().toString('base64');
         break;
       default:
-        reader.skip(wire);
+        reader.skipField(wire);
     }
   }
   return value;
@@ -262,7 +262,7 @@ function readArrayValue(reader: ProtobufReader, depth: number): unknown[] {
     if (field === 1) {
       reader.expect(wire, WIRE_LENGTH, 'ArrayValue.values');
       values.push(readAnyValue(reader.message(), depth + 1));
-    } else reader.skip(wire);
+    } else reader.skipField(wire);
   }
   return values;
 }

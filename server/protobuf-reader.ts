@@ -133,7 +133,7 @@ export class ProtobufReader {
   }
 
   /** Skips a field this decoder does not know, as protobuf requires. */
-  skip(wireType: number): void {
+  skipField(wireType: number): void {
     if (wireType === WIRE_VARINT) this.varint();
     else if (wireType === WIRE_FIXED64) this.fixed64();
     else if (wireType === WIRE_LENGTH) this.span();
