@@ -73,6 +73,9 @@ export const MAX_LOADED_INDEXES = 1000;
 export const MAX_LOADED_RECORDS = 2_000_000;
 /** Errors of a resource that runs out for a while rather than of the data: answered 503. */
 const EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'EDQUOT']);
+/** NDJSON export reads this many records at a time. */
+const EXPORT_PAGE_RECORDS = 1000;
+
 /** The run index is compacted once it holds this many records more than 4 per run. */
 const COMPACT_SLACK_RECORDS = 10_000;
 
@@ -610,10 +613,23 @@ export class Store {
     }
   }
 
-  /** The run's segment files and how much of each is whole records now; for NDJSON export. */
-  exportParts(runId: string): Array<{ path: string; bytes: number }> {
-    const index = this.#index(this.#state(runId));
-    return index.segments.filter((s) => s.bytes > 0).map((s) => ({ path: s.path, bytes: s.bytes }));
+  /**
+   * The run's records up to its last seq now, as NDJSON pages of whole lines; for export. A record
+   * that is not valid JSON is left out and reported, as every other read does.
+   */
+  *exportPages(runId: string): Generator<string> {
+    const state = this.#state(runId);
+    const last = state.run.lastSeq;
+    for (let from = state.firstSeq; from <= last; from += EXPORT_PAGE_RECORDS) {
+      const count = Math.min(EXPORT_PAGE_RECORDS, last - from + 1);
+      const records = this.#read(() => readRecordLines(this.#index(state), from, count));
+      let page = '';
+      records.lines.forEach((line, i) => {
+        if (isJson(line)) page += line + '\n';
+        else this.#damagedRecord(state, records.seqs[i]!);
+      });
+      if (page !== '') yield page;
+    }
   }
 
   /** Appends a snapshot of every run whose counters moved since the last one. */

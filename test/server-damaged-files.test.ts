@@ -164,6 +164,20 @@ test('damaged data files', { timeout: 120_000 }, async (t) => {
     ]);
   });
 
+  await t.test('NDJSON export skips the bad records and every line is valid JSON', async () => {
+    for (const [runId, hole] of [
+      ['shaped', 200],
+      ['garbled', 100],
+    ] as const) {
+      const res = await fetch(`${server.url}/api/runs/${runId}/events?format=ndjson`);
+      assert.equal(res.status, 200);
+      const lines = (await res.text()).split('\n');
+      assert.equal(lines.pop(), '', 'the export ends with a newline');
+      const seqs = lines.map((line) => (JSON.parse(line) as AgentEvent).seq);
+      assert.deepEqual(seqs, [...range(1, hole - 1), ...range(hole + 1, EVENTS)], runId);
+    }
+  });
+
   await t.test('each bad record is logged once and counted in /health', async () => {
     await allEvents(server, 'shaped');
     const health = await api<Health>(server.url, '/health');

@@ -1,6 +1,5 @@
 // /api/runs/:runId/events: append one event or a batch (answered with the stored records' bytes),
 // read pages with filters, or export the whole run as NDJSON.
-import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import {
   EVENTS_DEFAULT_LIMIT,
@@ -70,25 +69,39 @@ function list(value: string | null): string[] | undefined {
     .filter(Boolean);
 }
 
-function exportNdjson(store: Store, res: ServerResponse, runId: string): void {
-  const parts = store.exportParts(runId);
+/** Resolves when the client has taken what was written, or has gone. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Streams the run as it is now, a page at a time, waiting for the client to take each page. The
+ * first page is read before the head, so a refused read is still an error answer.
+ */
+async function exportNdjson(store: Store, res: ServerResponse, runId: string): Promise<void> {
+  const pages = store.exportPages(runId);
+  let page = pages.next();
   res.writeHead(200, {
     'content-type': 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="${runId}.ndjson"`,
   });
-  const next = (i: number): void => {
-    if (i === parts.length) {
-      res.end();
-      return;
+  try {
+    for (; !page.done; page = pages.next()) {
+      if (res.destroyed) return;
+      if (!res.write(page.value)) await drainedOrClosed(res);
     }
-    const part = parts[i]!;
-    // Only the bytes that were whole records when the export began.
-    const stream = createReadStream(part.path, { start: 0, end: part.bytes - 1 });
-    stream.on('error', () => res.destroy());
-    stream.on('end', () => next(i + 1));
-    stream.pipe(res, { end: false });
-  };
-  next(0);
+    res.end();
+  } catch {
+    res.destroy();
+  }
 }
 
 export function eventRoutes({ store }: AppServices): Route[] {
