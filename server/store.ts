@@ -166,7 +166,7 @@ export class Store {
     for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
     for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
-    this.#compactIfStale();
+    this.#compact();
     this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
     if (options.fsync === 'batch') {
       this.#timers.push(setInterval(() => this.#syncAll(() => {}), FSYNC_INTERVAL_MS).unref());
@@ -642,13 +642,25 @@ export class Store {
     }
     try {
       this.#write('run index', () => this.#log.appendMany(records));
-      this.#write('compaction', () => this.#compactIfStale());
     } catch {
       // Marked failing by #write; the records are written with the next checkpoint.
       for (const record of records) {
         const state = this.#runs.get(record.run.id);
         if (state) state.dirty = true;
       }
+    }
+    this.#compact();
+  }
+
+  /**
+   * Compacts a stale index. A rewrite the disk refuses leaves the old index whole (see
+   * RunLog.rewrite) and /health degraded; the next checkpoint tries again.
+   */
+  #compact(): void {
+    try {
+      this.#write('compaction', () => this.#compactIfStale());
+    } catch {
+      // Marked failing by #write.
     }
   }
 
