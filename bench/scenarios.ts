@@ -10,7 +10,6 @@ export const SCENARIOS: Record<string, () => Promise<Scenario>> = {
   delivery: () => import('./scenarios/delivery.ts'),
   cli: () => import('./scenarios/cli.ts'),
   store: () => import('./scenarios/store.ts'),
-  'many-runs': () => import('./scenarios/many-runs.ts'),
   bundles: () => import('./scenarios/bundles.ts'),
   dashboard: () => import('./scenarios/dashboard.ts'),
   approvals: () => import('./scenarios/approvals.ts'),
