@@ -1,17 +1,17 @@
 // The event log of one run on disk: segment files of JSON Lines named by the seq of their first
 // record (`000000000001.jsonl`). Every record is one line that starts with `{"id":"…","seq":…`, so
-// a run's id set and byte offsets can be rebuilt without parsing whole records.
+// a run's id set and byte offsets can be rebuilt without decoding records.
 import {
   closeSync,
   existsSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   statSync,
   ftruncateSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { IdIndex, hashIdBytes } from './id-index.ts';
 import { scanLines } from './scan-lines.ts';
 import { seqOfServerEventId } from './server-event-id.ts';
 
@@ -26,7 +26,8 @@ export interface Segment {
 
 export interface RunIndex {
   segments: Segment[];
-  ids: Map<string, number>;
+  /** Producer ids (not those the server made), by hash: see id-index.ts. */
+  ids: IdIndex;
 }
 
 /** An offset standing for a seq whose record is missing or damaged. */
@@ -81,8 +82,14 @@ function extractSeq(line: string): number | undefined {
 }
 
 export function listSegments(dir: string): number[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
     .filter((name) => /^\d{12}\.jsonl$/.test(name))
     .map((name) => Number(name.slice(0, 12)))
     .sort((a, b) => a - b);
@@ -186,32 +193,171 @@ export function truncateFile(path: string, length: number): void {
 export interface LoadedIndex extends RunIndex {
   /** Lines that are not records, by file: skipped, for the caller to report. */
   damaged: Array<{ path: string; offset: number }>;
+  /** Bytes after the last whole line of the last segment (a torn write, or damage). */
+  tornBytes: number;
 }
 
+/** Segments are read this many bytes at a time, so loading a run never holds a whole file. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const CLOSE_BRACE = 0x7d;
+const COMMA = 0x2c;
+const ID_PREFIX_BYTES = Buffer.from(ID_PREFIX);
+const SEQ_FIELD_BYTES = Buffer.from(SEQ_FIELD);
+/** Where a server-made id (server-event-id.ts) has its version digit, "8". */
+const SERVER_ID_LENGTH = 36;
+const SERVER_ID_VERSION_AT = 14;
+const SERVER_ID_VERSION = 0x38;
+
 /**
- * Reads every segment of a run to rebuild its offsets and id set. It never changes a file: a
+ * Reads every segment of a run to rebuild its offsets and id set, a chunk at a time and without
+ * decoding records: a line is a record when it has the shape `{"id":"…","seq":N,…}` and its seq
+ * follows the one before (see scanRecords, whose rules these are). It never changes a file: a
  * damaged line is skipped (its seq left as a hole) and reported to the caller.
  */
 export function loadRunIndex(dir: string): LoadedIndex {
-  const ids = new Map<string, number>();
+  const ids = new IdIndex();
   const segments: Segment[] = [];
   const damaged: LoadedIndex['damaged'] = [];
+  let tornBytes = 0;
   for (const firstSeq of listSegments(dir)) {
     const path = segmentPath(dir, firstSeq);
-    const scan = scanRecords(readFileSync(path), 0, firstSeq - 1, false);
     const offsets: number[] = [];
-    scan.lines.forEach((line, i) => {
-      const seq = scan.seqs[i]!;
-      while (offsets.length < seq - firstSeq) offsets.push(NO_RECORD);
-      offsets.push(scan.offsets[i]!);
-      const id = extractId(line);
-      // An id the server made for this very seq is found through the seq; see server-event-id.ts.
-      if (id !== undefined && seqOfServerEventId(id) !== seq) ids.set(id, seq);
+    let previous = firstSeq - 1;
+    let skipped = 0;
+    const end = readLines(path, (bytes, start, newline, fileOffset) => {
+      const record = recordAt(bytes, start, newline);
+      const follows =
+        record !== undefined &&
+        record.seq > previous &&
+        (record.seq === previous + 1 || skipped > 0);
+      if (!follows) {
+        skipped++;
+        damaged.push({ path, offset: fileOffset });
+        return;
+      }
+      previous = record.seq;
+      skipped = 0;
+      while (offsets.length < record.seq - firstSeq) offsets.push(NO_RECORD);
+      offsets.push(fileOffset);
+      if (record.idHash !== undefined) ids.add(record.idHash, record.seq);
     });
-    for (const offset of scan.damaged) damaged.push({ path, offset });
-    segments.push({ firstSeq, path, bytes: scan.end, offsets });
+    tornBytes = end.tornBytes;
+    segments.push({ firstSeq, path, bytes: end.end, offsets });
   }
-  return { segments, ids, damaged };
+  return { segments, ids, damaged, tornBytes };
+}
+
+/**
+ * Calls `onLine` for every whole line of the file, with the bytes holding it, where it starts and
+ * where its newline is in them, and its offset in the file. Returns where the last whole line ends
+ * and how many bytes follow it.
+ */
+function readLines(
+  path: string,
+  onLine: (bytes: Buffer, start: number, newline: number, fileOffset: number) => void,
+): { end: number; tornBytes: number } {
+  const fd = openSync(path, 'r');
+  try {
+    let bytes = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    /** File offset of bytes[0], and how many bytes of `bytes` hold data. */
+    let base = 0;
+    let filled = 0;
+    for (;;) {
+      if (filled === bytes.length) {
+        // A line longer than the buffer: make room for the rest of it.
+        const larger = Buffer.allocUnsafe(bytes.length * 2);
+        bytes.copy(larger, 0, 0, filled);
+        bytes = larger;
+      }
+      const n = readSync(fd, bytes, filled, bytes.length - filled, base + filled);
+      if (n === 0) return { end: base, tornBytes: filled };
+      filled += n;
+      let start = 0;
+      for (;;) {
+        const newline = bytes.indexOf(NEWLINE, start);
+        if (newline === -1 || newline >= filled) break;
+        onLine(bytes, start, newline, base + start);
+        start = newline + 1;
+      }
+      bytes.copy(bytes, 0, start, filled);
+      base += start;
+      filled -= start;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The seq of the record in bytes [start, newline), and the hash of its producer id (undefined for
+ * an id the server made for this seq, or one that is not a valid JSON string); undefined when
+ * the line does not have a record's shape.
+ */
+function recordAt(
+  bytes: Buffer,
+  start: number,
+  newline: number,
+): { seq: number; idHash: number | undefined } | undefined {
+  if (newline - start < ID_PREFIX_BYTES.length || bytes[newline - 1] !== CLOSE_BRACE)
+    return undefined;
+  if (!startsWith(bytes, start, ID_PREFIX_BYTES)) return undefined;
+  const idStart = start + ID_PREFIX_BYTES.length;
+  let idEnd = -1;
+  let plain = true;
+  for (let i = idStart; i < newline; i++) {
+    const c = bytes[i]!;
+    if (c === BACKSLASH) {
+      plain = false;
+      i++;
+    } else if (c === QUOTE) {
+      idEnd = i;
+      break;
+    } else if (c < 0x20) plain = false;
+  }
+  if (idEnd === -1 || !startsWith(bytes, idEnd + 1, SEQ_FIELD_BYTES)) return undefined;
+  const from = idEnd + 1 + SEQ_FIELD_BYTES.length;
+  let seq = 0;
+  let i = from;
+  for (; i < newline; i++) {
+    const c = bytes[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    seq = seq * 10 + (c - 0x30);
+  }
+  if (i === from || i - from >= 16 || bytes[i] !== COMMA) return undefined;
+  return { seq, idHash: producerIdHash(bytes, idStart, idEnd, seq, plain) };
+}
+
+function producerIdHash(
+  bytes: Buffer,
+  idStart: number,
+  idEnd: number,
+  seq: number,
+  plain: boolean,
+): number | undefined {
+  if (!plain) {
+    // Escapes or raw control characters: indexed only if the id is a valid JSON string.
+    try {
+      JSON.parse(bytes.toString('utf8', idStart - 1, idEnd + 1));
+    } catch {
+      return undefined;
+    }
+  } else if (
+    idEnd - idStart === SERVER_ID_LENGTH &&
+    bytes[idStart + SERVER_ID_VERSION_AT] === SERVER_ID_VERSION &&
+    seqOfServerEventId(bytes.toString('latin1', idStart, idEnd)) === seq
+  ) {
+    // An id the server made for this very seq is found through the seq; see server-event-id.ts.
+    return undefined;
+  }
+  return hashIdBytes(bytes, idStart, idEnd);
+}
+
+function startsWith(bytes: Buffer, at: number, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
 }
 
 /** Records found by seq: `lines[i]` is the record of `seqs[i]`; seqs with no record are absent. */

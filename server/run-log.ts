@@ -144,6 +144,11 @@ export class RunLog {
     fsync(this.#fd, () => done());
   }
 
+  /** Bytes of whole records in the file. */
+  get size(): number {
+    return this.#size;
+  }
+
   /** Records appended since the log was last written whole. */
   get records(): number {
     return this.#records;

@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
   fsync,
   fsyncSync,
   ftruncateSync,
@@ -50,9 +49,13 @@ import {
   scanRecords,
   segmentPath,
   truncateFile,
+  type LoadedIndex,
   type RecordLines,
   type RunIndex,
+  type ScanResult,
 } from './event-files.ts';
+import { hashId } from './id-index.ts';
+import { markCleanStop, takeCleanStop } from './clean-stop.ts';
 import { RunLog, type LogRecord, type RunRecord } from './run-log.ts';
 import { writeAll } from './write-all.ts';
 
@@ -69,8 +72,10 @@ export const RETENTION_CHECK_MS = 1000;
 export const MAX_OPEN_SEGMENTS = 64;
 /** At most this many runs keep their id set and offsets in memory (least recently used dropped)… */
 export const MAX_LOADED_INDEXES = 1000;
-/** …and at most about this many records across them. */
-export const MAX_LOADED_RECORDS = 2_000_000;
+/** …and at most about this many records across them (an offset and maybe an id hash each). */
+export const MAX_LOADED_RECORDS = 1_000_000;
+/** At most this many released segment files wait for their fsync at once (see #release). */
+const MAX_CLOSING_SEGMENTS = 64;
 /** Errors of a resource that runs out for a while rather than of the data: answered 503. */
 const EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'EDQUOT']);
 /** NDJSON export reads this many records at a time. */
@@ -111,7 +116,6 @@ interface PendingAppend {
 
 interface RunState {
   run: Run;
-  dir: string;
   firstSeq: number;
   active: number;
   /** Bytes of the active segment written. */
@@ -123,6 +127,11 @@ interface RunState {
   dirty: boolean;
   /** Written but not yet fsynced. */
   unsynced: boolean;
+  /**
+   * The active segment does not end where `activeBytes` says (found when the index was loaded):
+   * the next write begins a new segment rather than land at an offset the index does not expect.
+   */
+  rollBeforeWrite: boolean;
 }
 
 function now(): string {
@@ -147,6 +156,8 @@ export class Store {
   #failing = new Map<WriteKind, string>();
   /** Runs with an open segment file, least recently written first. */
   #open = new Set<RunState>();
+  /** Files of segments released by #release whose fsync has not finished. */
+  #closing = new Set<number>();
   /** Runs with a loaded index, least recently used first, and the records they hold. */
   #loaded = new Map<RunState, number>();
   #loadedRecords = 0;
@@ -165,7 +176,12 @@ export class Store {
     this.#deleted = deleted;
     for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
-    for (const record of runs.values()) this.#runs.set(record.run.id, this.#recover(record));
+    // After a clean stop every snapshot covers its run's files (see clean-stop.ts); a run whose
+    // files changed while the server was stopped is found out when its index is loaded.
+    const trusted = takeCleanStop(dataDir, this.#log.size);
+    for (const record of runs.values()) {
+      this.#runs.set(record.run.id, this.#recover(record, trusted));
+    }
     this.#compact();
     this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
     if (options.fsync === 'batch') {
@@ -176,32 +192,54 @@ export class Store {
     }
   }
 
-  /** Rebuilds a run from its last snapshot plus whatever its active segment holds beyond it. */
-  #recover(record: RunRecord): RunState {
+  /**
+   * Rebuilds a run from its last snapshot plus whatever its active segment holds beyond it; with
+   * `trusted` (a clean stop), from the snapshot alone.
+   */
+  #recover(record: RunRecord, trusted: boolean): RunState {
     if (record.run.control) record.run.control.producerAttached = false;
     const state: RunState = {
       run: record.run,
-      dir: join(this.dataDir, 'events', dirName(record.run.id)),
       firstSeq: record.firstSeq,
       active: record.active,
       activeBytes: record.covered,
       bytes: record.bytes,
       dirty: false,
       unsynced: false,
+      rollBeforeWrite: false,
     };
-    const path = segmentPath(state.dir, state.active);
-    const size = existsSync(path) ? statSync(path).size : 0;
+    if (trusted) return state;
+    const path = segmentPath(this.#dir(state), state.active);
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
     if (size < record.covered) {
-      // The segment lost bytes its snapshot counted: keep what is left and write on in a new one.
-      this.#options.warn(
-        `${path} holds ${size} bytes, fewer than the ${record.covered} recorded; run ${JSON.stringify(record.run.id)} continues in a new segment`,
-      );
+      this.#lostBytes(state, path, size);
       this.#roll(state);
       return state;
     }
-    if (size === record.covered) return state;
-    const tail = readBytes(path, record.covered, size - record.covered);
-    const scan = scanRecords(tail, record.covered, state.run.lastSeq, true);
+    if (size > record.covered && this.#recoverTail(state, path, size).tornBytes > 0) {
+      // What a crash cut short is only ever the last line; start-up may cut it off.
+      const end = state.activeBytes;
+      this.#options.warn(`cut ${size - end} bytes of a torn record off ${path}`);
+      truncateFile(path, end);
+    }
+    return state;
+  }
+
+  /** The segment lost bytes its snapshot counted: what is left is kept and read as usual. */
+  #lostBytes(state: RunState, path: string, size: number): void {
+    this.#options.warn(
+      `${path} holds ${size} bytes, fewer than the ${state.activeBytes} recorded; run ${JSON.stringify(state.run.id)} continues in a new segment`,
+    );
+  }
+
+  /**
+   * Applies the records of the active segment past `activeBytes` (written after the run's last
+   * snapshot) to the run, as they were when they were written.
+   */
+  #recoverTail(state: RunState, path: string, size: number): ScanResult {
+    const covered = state.activeBytes;
+    const tail = readBytes(path, covered, size - covered);
+    const scan = scanRecords(tail, covered, state.run.lastSeq, true);
     const time = Date.now();
     for (const line of scan.lines) {
       const event = JSON.parse(line) as AgentEvent;
@@ -210,14 +248,37 @@ export class Store {
       applyEventToRun(state.run, event, at);
     }
     for (const offset of scan.damaged) this.#skip(path, offset);
-    if (scan.tornBytes > 0) {
-      this.#options.warn(`cut ${scan.tornBytes} bytes of a torn record off ${path}`);
-      truncateFile(path, scan.end);
-    }
-    state.bytes += scan.end - record.covered;
+    state.bytes += scan.end - covered;
     state.activeBytes = scan.end;
-    state.dirty = scan.lines.length > 0;
-    return state;
+    if (scan.lines.length > 0) state.dirty = true;
+    return scan;
+  }
+
+  /**
+   * A freshly loaded index against the snapshot of a run trusted at start-up: a run whose active
+   * segment is not what its snapshot says (changed while the server was stopped, or a crash the
+   * clean stop's record outlived) is put right as start-up would have, except that a read never
+   * cuts a file: its next write begins a new segment instead.
+   */
+  #reconcile(state: RunState, loaded: LoadedIndex): void {
+    const segment = loaded.segments.find((s) => s.firstSeq === state.active);
+    const last = segment !== undefined && segment === loaded.segments.at(-1);
+    const size = segment ? segment.bytes + (last ? loaded.tornBytes : 0) : 0;
+    if (size === state.activeBytes) return;
+    const path = segmentPath(this.#dir(state), state.active);
+    if (size < state.activeBytes) this.#lostBytes(state, path, size);
+    else {
+      const { tornBytes } = this.#recoverTail(state, path, size);
+      if (tornBytes === 0) return;
+      this.#options.warn(
+        `${path} ends in ${tornBytes} bytes of a torn record, left as they are; run ${JSON.stringify(state.run.id)} continues in a new segment`,
+      );
+    }
+    state.rollBeforeWrite = true;
+  }
+
+  #dir(state: RunState): string {
+    return join(this.dataDir, 'events', dirName(state.run.id));
   }
 
   listen(listener: StoreListener): void {
@@ -303,17 +364,16 @@ export class Store {
       run.attempt = 0;
       run.maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     }
-    const dir = join(this.dataDir, 'events', dirName(id));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(join(this.dataDir, 'events', dirName(id)), { recursive: true, force: true });
     return {
       run,
-      dir,
       firstSeq: 1,
       active: 1,
       activeBytes: 0,
       bytes: 0,
       dirty: false,
       unsynced: false,
+      rollBeforeWrite: false,
     };
   }
 
@@ -376,7 +436,7 @@ export class Store {
     this.#closeSegment(state, false);
     this.#unload(state);
     this.#runs.delete(id);
-    rmSync(state.dir, { recursive: true, force: true });
+    rmSync(this.#dir(state), { recursive: true, force: true });
     for (const listener of this.#listeners) listener.onRunDeleted?.(id);
   }
 
@@ -453,7 +513,7 @@ export class Store {
       if (input.id !== undefined) {
         const earlier = batchIds.get(input.id);
         if (earlier) return { created: false, event: earlier };
-        const seq = index.ids.get(input.id) ?? this.#seqOfServerId(state, input.id);
+        const seq = this.#seqOfId(state, index, input.id);
         // A stored record damaged since is written again: the retry brings its content back.
         const stored = seq === undefined ? undefined : this.#readEvent(state, seq);
         if (stored) return { created: false, event: stored };
@@ -481,8 +541,8 @@ export class Store {
     if (fresh.length === 0) return results;
 
     const buffer = Buffer.from(lines.join('\n') + '\n');
-    if (state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES)
-      this.#roll(state);
+    const full = state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES;
+    if (full || state.rollBeforeWrite) this.#roll(state);
     const before = state.activeBytes;
     this.#writeRecords(state, buffer, creation);
 
@@ -519,10 +579,13 @@ export class Store {
       result.record = buffer.subarray(start, end);
       start = end + 1;
       // Server-made ids are found through the seq they carry; only producers' ids are indexed.
-      if (producerIds.has(event.id)) index.ids.set(event.id, event.seq);
+      if (producerIds.has(event.id)) index.ids.add(hashId(event.id), event.seq);
       applyEventToRun(state.run, event, time);
     }
     segment.bytes = before + buffer.length;
+    // A run's index grows as it is written to, and counts towards the loaded records.
+    this.#loaded.set(state, (this.#loaded.get(state) ?? 0) + written.length);
+    this.#loadedRecords += written.length;
     state.activeBytes = segment.bytes;
     state.bytes += buffer.length;
     state.dirty = true;
@@ -656,9 +719,9 @@ export class Store {
    * Compacts a stale index. A rewrite the disk refuses leaves the old index whole (see
    * RunLog.rewrite) and /health degraded; the next checkpoint tries again.
    */
-  #compact(): void {
+  #compact(compact = () => this.#compactIfStale()): void {
     try {
-      this.#write('compaction', () => this.#compactIfStale());
+      this.#write('compaction', compact);
     } catch {
       // Marked failing by #write.
     }
@@ -667,9 +730,13 @@ export class Store {
   /** Once the run index is mostly superseded snapshots, rewrite it with one per run. */
   #compactIfStale(): void {
     if (this.#log.records <= 4 * this.#runs.size + COMPACT_SLACK_RECORDS) return;
-    // Tombstones are kept, so a producer still posting to a deleted run is told it is gone.
+    this.#log.compact(this.#liveRecords());
+  }
+
+  /** One record per run, and the tombstones, so a producer still posting to a deleted run is told it is gone. */
+  #liveRecords(): LogRecord[] {
     const tombstones = [...this.#deleted].map((id): LogRecord => ({ op: 'del', id }));
-    this.#log.compact([...[...this.#runs.values()].map(toRecord), ...tombstones]);
+    return [...[...this.#runs.values()].map(toRecord), ...tombstones];
   }
 
   /** Drops whole segments, oldest runs first, until at most retentionMax events remain. */
@@ -679,11 +746,12 @@ export class Store {
     let excess = this.stats().events - max;
     for (const state of this.#runs.values()) {
       if (excess <= 0) break;
-      const segments = listSegments(state.dir);
+      const dir = this.#dir(state);
+      const segments = listSegments(dir);
       for (let i = 0; i < segments.length && excess > 0; i++) {
         const firstSeq = segments[i]!;
         const nextFirst = segments[i + 1] ?? state.run.lastSeq + 1;
-        const path = segmentPath(state.dir, firstSeq);
+        const path = segmentPath(dir, firstSeq);
         const size = statSync(path).size;
         if (firstSeq === state.active) this.#closeSegment(state, false);
         rmSync(path, { force: true });
@@ -705,7 +773,16 @@ export class Store {
     for (const timer of this.#timers) clearInterval(timer);
     this.checkpoint();
     for (const state of [...this.#open]) this.#closeSegment(state, true);
+    // Segments still being closed (#release) are fsynced here too; their callbacks close them.
+    if (this.#options.fsync !== 'never') for (const fd of this.#closing) fsyncSync(fd);
+    // The next start reads the index alone: one snapshot per run if it is worth a rewrite now.
+    if (this.#log.records > this.#runs.size + this.#deleted.size + COMPACT_SLACK_RECORDS) {
+      this.#compact(() => this.#log.compact(this.#liveRecords()));
+    }
     this.#log.sync();
+    // Clean only if every snapshot was written and no kind of write is failing.
+    const covered = ![...this.#runs.values()].some((state) => state.dirty);
+    if (covered && this.#failing.size === 0) markCleanStop(this.dataDir, this.#log.size);
     this.#log.close();
   }
 
@@ -723,17 +800,20 @@ export class Store {
       this.#loaded.set(state, records);
       return state.index;
     }
-    const { segments, ids, damaged } = this.#read(() => loadRunIndex(state.dir));
-    for (const { path, offset } of damaged) this.#skip(path, offset);
-    state.index = { segments, ids };
+    const loaded = this.#read(() => loadRunIndex(this.#dir(state)));
+    for (const { path, offset } of loaded.damaged) this.#skip(path, offset);
+    this.#reconcile(state, loaded);
+    state.index = { segments: loaded.segments, ids: loaded.ids };
     let records = 0;
-    for (const segment of segments) records += segment.offsets.length;
+    for (const segment of loaded.segments) records += segment.offsets.length;
     this.#loaded.set(state, records);
     this.#loadedRecords += records;
     for (const [oldest] of this.#loaded) {
       if (this.#loaded.size <= MAX_LOADED_INDEXES && this.#loadedRecords <= MAX_LOADED_RECORDS)
         break;
-      if (oldest === state) break;
+      // The run being loaded stays, and so do runs open for appending (at most
+      // MAX_OPEN_SEGMENTS): dropping a writer's index would have its next write read it all again.
+      if (oldest === state || oldest.fd !== undefined) continue;
       this.#unload(oldest);
     }
     this.#countMissing(state);
@@ -778,6 +858,17 @@ export class Store {
     );
   }
 
+  /** The seq of the stored event whose id is `id`, if there is one. */
+  #seqOfId(state: RunState, index: RunIndex, id: string): number | undefined {
+    // The index holds hashes: a candidate is the one when its record has that id.
+    for (const seq of index.ids.candidates(hashId(id))) {
+      if (seq < state.firstSeq) continue;
+      const line = this.#read(() => readRecordLines(index, seq, 1)).lines[0];
+      if (line !== undefined && extractId(line) === id) return seq;
+    }
+    return this.#seqOfServerId(state, id);
+  }
+
   /** The seq of a stored event whose server-made id is `id`, if there is one. */
   #seqOfServerId(state: RunState, id: string): number | undefined {
     const seq = seqOfServerEventId(id);
@@ -805,19 +896,22 @@ export class Store {
     }
     for (const oldest of this.#open) {
       if (this.#open.size < MAX_OPEN_SEGMENTS) break;
-      this.#closeSegment(oldest, true);
+      this.#release(oldest);
     }
-    mkdirSync(state.dir, { recursive: true });
-    state.fd = openSync(segmentPath(state.dir, state.active), 'a');
+    const dir = this.#dir(state);
+    const path = segmentPath(dir, state.active);
+    try {
+      state.fd = openSync(path, 'a');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The run's first write: its directory is made then, not on every open.
+      mkdirSync(dir, { recursive: true });
+      state.fd = openSync(path, 'a');
+    }
     this.#open.add(state);
     const index = this.#index(state);
     if (index.segments.at(-1)?.firstSeq !== state.active) {
-      index.segments.push({
-        firstSeq: state.active,
-        path: segmentPath(state.dir, state.active),
-        bytes: 0,
-        offsets: [],
-      });
+      index.segments.push({ firstSeq: state.active, path, bytes: 0, offsets: [] });
     }
     return state.fd;
   }
@@ -838,11 +932,34 @@ export class Store {
     }
   }
 
+  /**
+   * Closes the segment file of the run written least recently, to open another. With --fsync
+   * batch nothing waits for its fsync (which the periodic sync no longer reaches once it is
+   * closed), so it runs off the event loop, at most MAX_CLOSING_SEGMENTS at a time: a stream of
+   * new runs then costs no fsync on the event loop each.
+   */
+  #release(state: RunState): void {
+    if (this.#options.fsync !== 'batch' || this.#closing.size >= MAX_CLOSING_SEGMENTS) {
+      this.#closeSegment(state, true);
+      return;
+    }
+    const fd = state.fd!;
+    state.fd = undefined;
+    state.unsynced = false;
+    this.#open.delete(state);
+    this.#closing.add(fd);
+    fsync(fd, (error) => {
+      if (error) this.#failing.set('fsync', `cannot fsync in ${this.dataDir}: ${error.message}`);
+      this.#closing.delete(fd);
+      closeSync(fd);
+    });
+  }
+
   /** Forgets a run that was never recorded, and whatever of it reached the disk. */
   #discard(state: RunState): void {
     this.#closeSegment(state, false);
     this.#unload(state);
-    rmSync(state.dir, { recursive: true, force: true });
+    rmSync(this.#dir(state), { recursive: true, force: true });
   }
 
   /** Closes the active segment; the next write opens one named by the next seq. */
@@ -850,6 +967,7 @@ export class Store {
     this.#closeSegment(state, true);
     state.active = state.run.lastSeq + 1;
     state.activeBytes = 0;
+    state.rollBeforeWrite = false;
     // Recorded before the first write into it, so recovery knows which file to read.
     this.#write('run index', () => this.#log.append(toRecord(state)));
   }

@@ -1,8 +1,9 @@
 // Damage inside the data files costs the damaged record alone: only the last line of a file can be
 // torn; a bad record anywhere else is skipped, logged once and counted in /health; reads never
-// modify a file; a missing segment leaves the run readable with a gap.
+// modify a file; a missing segment leaves the run readable with a gap; a segment changed while the
+// server was stopped (cleanly, so start-up trusts the run index) is put right when it is read.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SseParser } from '../shared/sse.ts';
@@ -226,4 +227,44 @@ test('damaged data files', { timeout: 120_000 }, async (t) => {
     const health = await api<Health>(server.url, '/health');
     assert.equal(health.body.store.missingEvents, EVENTS);
   });
+
+  await t.test(
+    'records and a torn tail added while the server was stopped are found when the run is read',
+    async () => {
+      await postMany(server, 'grown', 10);
+      await server.stop();
+      const [file] = segmentsOf(dataDir, 'grown');
+      const last = JSON.parse(readFileSync(file!, 'utf8').trimEnd().split('\n').at(-1)!);
+      const added = JSON.stringify({ ...last, id: 'grown-added', seq: 11 });
+      appendFileSync(file!, `${added}\n{"id":"grown-torn","seq":12,"runId":"grown","ts":"2024-`);
+      const grown = readFileSync(file!);
+
+      server = await serverFor(t, { dataDir });
+      assert.deepEqual(
+        (await allEvents(server, 'grown')).map((e) => e.seq),
+        range(1, 11),
+      );
+      assert.ok(readFileSync(file!).equals(grown), 'the read cut nothing');
+      assert.match(server.stderr(), /torn record, left as they are; run "grown" continues/);
+      assert.equal((await api<Run>(server.url, '/api/runs/grown')).body.lastSeq, 11);
+
+      const res = await api<AgentEvent>(server.url, '/api/runs/grown/events', {
+        body: { id: 'grown-after', type: 'after.tear' },
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.seq, 12);
+      const retry = await api(server.url, '/api/runs/grown/events', {
+        body: { id: 'grown-added', type: 'step' },
+      });
+      assert.equal(retry.status, 200, 'the added record is recognised as stored');
+      assert.equal(segmentsOf(dataDir, 'grown').length, 2, 'new events went to a new segment');
+
+      await server.stop();
+      server = await serverFor(t, { dataDir });
+      assert.deepEqual(
+        (await allEvents(server, 'grown')).map((e) => e.seq),
+        range(1, 12),
+      );
+    },
+  );
 });

@@ -259,7 +259,8 @@ test('durability of the store', { timeout: 240_000 }, async (t) => {
       `a torn last line of ${name} is cut off with a warning; appending continues`,
       async () => {
         const before = await verify(`before tearing ${name}`);
-        assert.equal(await server!.stop(), 0);
+        // A torn line is what a crash leaves (after a clean stop, see server-damaged-files).
+        await server!.kill();
         const path = file();
         appendFileSync(path, tail);
 
