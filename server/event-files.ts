@@ -12,6 +12,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { IdIndex, hashIdBytes } from './id-index.ts';
+import { readFileLines, type FileLines } from './read-file-lines.ts';
+import { RecordOffsets } from './record-offsets.ts';
 import { scanLines } from './scan-lines.ts';
 import { seqOfServerEventId } from './server-event-id.ts';
 
@@ -21,13 +23,16 @@ export interface Segment {
   /** Bytes of whole records in the file. */
   bytes: number;
   /** Byte offset of each record, index = seq - firstSeq; NO_RECORD where damage left none. */
-  offsets: number[];
+  offsets: RecordOffsets;
 }
 
 export interface RunIndex {
   segments: Segment[];
-  /** Producer ids (not those the server made), by hash: see id-index.ts. */
-  ids: IdIndex;
+  /**
+   * Producer ids (not those the server made), by hash: see id-index.ts. Only a write needs them,
+   * so they are loaded when a run is first written to, not when it is read.
+   */
+  ids?: IdIndex;
 }
 
 /** An offset standing for a seq whose record is missing or damaged. */
@@ -195,11 +200,10 @@ export interface LoadedIndex extends RunIndex {
   damaged: Array<{ path: string; offset: number }>;
   /** Bytes after the last whole line of the last segment (a torn write, or damage). */
   tornBytes: number;
+  /** Records found, in all segments. */
+  records: number;
 }
 
-/** Segments are read this many bytes at a time, so loading a run never holds a whole file. */
-const READ_CHUNK_BYTES = 1024 * 1024;
-const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const CLOSE_BRACE = 0x7d;
@@ -212,22 +216,28 @@ const SERVER_ID_VERSION_AT = 14;
 const SERVER_ID_VERSION = 0x38;
 
 /**
- * Reads every segment of a run to rebuild its offsets and id set, a chunk at a time and without
- * decoding records: a line is a record when it has the shape `{"id":"…","seq":N,…}` and its seq
- * follows the one before (see scanRecords, whose rules these are). It never changes a file: a
- * damaged line is skipped (its seq left as a hole) and reported to the caller.
+ * Reads every segment of a run (`firstSeqs`, or all there are) to rebuild its offsets, and with
+ * `withIds` its id set, a chunk at a time and without decoding records: a line is a record when it
+ * has the shape `{"id":"…","seq":N,…}` and its seq follows the one before (see scanRecords, whose
+ * rules these are). It never changes a file: a damaged line is skipped (its seq left as a hole)
+ * and reported to the caller. A segment file that is gone is passed over.
  */
-export function loadRunIndex(dir: string): LoadedIndex {
-  const ids = new IdIndex();
+export function loadRunIndex(
+  dir: string,
+  firstSeqs: number[] | undefined,
+  withIds: boolean,
+): LoadedIndex {
+  const ids = withIds ? new IdIndex() : undefined;
   const segments: Segment[] = [];
   const damaged: LoadedIndex['damaged'] = [];
   let tornBytes = 0;
-  for (const firstSeq of listSegments(dir)) {
+  let records = 0;
+  for (const firstSeq of firstSeqs ?? listSegments(dir)) {
     const path = segmentPath(dir, firstSeq);
-    const offsets: number[] = [];
+    const offsets = new RecordOffsets();
     let previous = firstSeq - 1;
     let skipped = 0;
-    const end = readLines(path, (bytes, start, newline, fileOffset) => {
+    const end = readFileLinesIfAny(path, (bytes, start, newline, fileOffset) => {
       const record = recordAt(bytes, start, newline);
       const follows =
         record !== undefined &&
@@ -242,52 +252,26 @@ export function loadRunIndex(dir: string): LoadedIndex {
       skipped = 0;
       while (offsets.length < record.seq - firstSeq) offsets.push(NO_RECORD);
       offsets.push(fileOffset);
-      if (record.idHash !== undefined) ids.add(record.idHash, record.seq);
+      records++;
+      if (ids && record.idHash !== undefined) ids.add(record.idHash, record.seq);
     });
+    if (end === undefined) continue;
     tornBytes = end.tornBytes;
     segments.push({ firstSeq, path, bytes: end.end, offsets });
   }
-  return { segments, ids, damaged, tornBytes };
+  return { segments, ids, damaged, tornBytes, records };
 }
 
-/**
- * Calls `onLine` for every whole line of the file, with the bytes holding it, where it starts and
- * where its newline is in them, and its offset in the file. Returns where the last whole line ends
- * and how many bytes follow it.
- */
-function readLines(
+/** readFileLines, or undefined when the file is gone. */
+function readFileLinesIfAny(
   path: string,
-  onLine: (bytes: Buffer, start: number, newline: number, fileOffset: number) => void,
-): { end: number; tornBytes: number } {
-  const fd = openSync(path, 'r');
+  onLine: Parameters<typeof readFileLines>[1],
+): FileLines | undefined {
   try {
-    let bytes = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    /** File offset of bytes[0], and how many bytes of `bytes` hold data. */
-    let base = 0;
-    let filled = 0;
-    for (;;) {
-      if (filled === bytes.length) {
-        // A line longer than the buffer: make room for the rest of it.
-        const larger = Buffer.allocUnsafe(bytes.length * 2);
-        bytes.copy(larger, 0, 0, filled);
-        bytes = larger;
-      }
-      const n = readSync(fd, bytes, filled, bytes.length - filled, base + filled);
-      if (n === 0) return { end: base, tornBytes: filled };
-      filled += n;
-      let start = 0;
-      for (;;) {
-        const newline = bytes.indexOf(NEWLINE, start);
-        if (newline === -1 || newline >= filled) break;
-        onLine(bytes, start, newline, base + start);
-        start = newline + 1;
-      }
-      bytes.copy(bytes, 0, start, filled);
-      base += start;
-      filled -= start;
-    }
-  } finally {
-    closeSync(fd);
+    return readFileLines(path, onLine);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
@@ -378,17 +362,17 @@ export function readRecordLines(index: RunIndex, from: number, count: number): R
     if (segment.firstSeq > last) break;
     let a = Math.max(from, segment.firstSeq) - segment.firstSeq;
     let b = Math.min(last, segmentLast) - segment.firstSeq;
-    while (a <= b && offsets[a] === NO_RECORD) a++;
-    while (b >= a && offsets[b] === NO_RECORD) b--;
+    while (a <= b && offsets.at(a) === NO_RECORD) a++;
+    while (b >= a && offsets.at(b) === NO_RECORD) b--;
     if (a > b) continue;
     let next = b + 1;
-    while (next < offsets.length && offsets[next] === NO_RECORD) next++;
-    const start = offsets[a]!;
-    const end = next < offsets.length ? offsets[next]! : segment.bytes;
+    while (next < offsets.length && offsets.at(next) === NO_RECORD) next++;
+    const start = offsets.at(a);
+    const end = next < offsets.length ? offsets.at(next) : segment.bytes;
     const buffer = readBytes(segment.path, start, end - start);
     for (let i = a; i <= b; i++) {
-      if (offsets[i] === NO_RECORD) continue;
-      const lineStart = offsets[i]! - start;
+      if (offsets.at(i) === NO_RECORD) continue;
+      const lineStart = offsets.at(i) - start;
       const newline = buffer.indexOf(0x0a, lineStart);
       if (newline === -1) break;
       seqs.push(segment.firstSeq + i);

@@ -54,7 +54,8 @@ import {
   type RunIndex,
   type ScanResult,
 } from './event-files.ts';
-import { hashId } from './id-index.ts';
+import { hashId, type IdIndex } from './id-index.ts';
+import { RecordOffsets } from './record-offsets.ts';
 import { markCleanStop, takeCleanStop } from './clean-stop.ts';
 import { RunLog, type LogRecord, type RunRecord } from './run-log.ts';
 import { writeAll } from './write-all.ts';
@@ -70,10 +71,13 @@ export const RETENTION_CHECK_MS = 1000;
  * close), so any number of runs works under a default `ulimit -n`.
  */
 export const MAX_OPEN_SEGMENTS = 64;
-/** At most this many runs keep their id set and offsets in memory (least recently used dropped)… */
+/** At most this many runs keep their offsets and id set in memory (least recently used dropped)… */
 export const MAX_LOADED_INDEXES = 1000;
-/** …and at most about this many records across them (an offset and maybe an id hash each). */
-export const MAX_LOADED_RECORDS = 1_000_000;
+/**
+ * …holding at most about this many bytes: 4 a record for its offset, and 8–16 for its producer
+ * id's hash once the run is written to (a run loaded for a read holds no ids).
+ */
+export const MAX_LOADED_BYTES = 16 * 1024 * 1024;
 /** At most this many released segment files wait for their fsync at once (see #release). */
 const MAX_CLOSING_SEGMENTS = 64;
 /** Errors of a resource that runs out for a while rather than of the data: answered 503. */
@@ -145,7 +149,7 @@ function dirName(id: string): string {
 export class Store {
   readonly dataDir: string;
   #listeners: StoreListener[] = [];
-  #runs = new Map<string, RunState>();
+  #runs: Map<string, RunState>;
   #log: RunLog;
   #options: StoreOptions;
   #timers: NodeJS.Timeout[] = [];
@@ -158,9 +162,9 @@ export class Store {
   #open = new Set<RunState>();
   /** Files of segments released by #release whose fsync has not finished. */
   #closing = new Set<number>();
-  /** Runs with a loaded index, least recently used first, and the records they hold. */
+  /** Runs with a loaded index, least recently used first, and the bytes their indexes hold. */
   #loaded = new Map<RunState, number>();
-  #loadedRecords = 0;
+  #loadedBytes = 0;
   /** Ids of deleted runs (their tombstones in runs.jsonl): events to them are refused as gone. */
   #deleted = new Set<string>();
   /** Damaged records skipped (by file and offset), each logged once. */
@@ -172,15 +176,15 @@ export class Store {
     this.dataDir = dataDir;
     this.#options = options;
     mkdirSync(join(dataDir, 'events'), { recursive: true });
-    const { runs, deleted, lines, damaged } = RunLog.read(dataDir, options.warn);
+    const { runs, deleted, lines, damaged } = RunLog.read(dataDir, options.warn, stateOf);
+    this.#runs = runs;
     this.#deleted = deleted;
     for (const offset of damaged) this.#skip(join(dataDir, 'runs.jsonl'), offset);
     this.#log = new RunLog(dataDir, lines);
     // After a clean stop every snapshot covers its run's files (see clean-stop.ts); a run whose
     // files changed while the server was stopped is found out when its index is loaded.
-    const trusted = takeCleanStop(dataDir, this.#log.size);
-    for (const record of runs.values()) {
-      this.#runs.set(record.run.id, this.#recover(record, trusted));
+    if (!takeCleanStop(dataDir, this.#log.size)) {
+      for (const state of runs.values()) this.#recover(state);
     }
     this.#compact();
     this.#timers.push(setInterval(() => this.checkpoint(), CHECKPOINT_MS).unref());
@@ -192,37 +196,19 @@ export class Store {
     }
   }
 
-  /**
-   * Rebuilds a run from its last snapshot plus whatever its active segment holds beyond it; with
-   * `trusted` (a clean stop), from the snapshot alone.
-   */
-  #recover(record: RunRecord, trusted: boolean): RunState {
-    if (record.run.control) record.run.control.producerAttached = false;
-    const state: RunState = {
-      run: record.run,
-      firstSeq: record.firstSeq,
-      active: record.active,
-      activeBytes: record.covered,
-      bytes: record.bytes,
-      dirty: false,
-      unsynced: false,
-      rollBeforeWrite: false,
-    };
-    if (trusted) return state;
+  /** Brings a run's snapshot up to date with whatever its active segment holds beyond it. */
+  #recover(state: RunState): void {
     const path = segmentPath(this.#dir(state), state.active);
     const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-    if (size < record.covered) {
+    if (size < state.activeBytes) {
       this.#lostBytes(state, path, size);
       this.#roll(state);
-      return state;
-    }
-    if (size > record.covered && this.#recoverTail(state, path, size).tornBytes > 0) {
+    } else if (size > state.activeBytes && this.#recoverTail(state, path, size).tornBytes > 0) {
       // What a crash cut short is only ever the last line; start-up may cut it off.
       const end = state.activeBytes;
       this.#options.warn(`cut ${size - end} bytes of a torn record off ${path}`);
       truncateFile(path, end);
     }
-    return state;
   }
 
   /** The segment lost bytes its snapshot counted: what is left is kept and read as usual. */
@@ -579,13 +565,11 @@ export class Store {
       result.record = buffer.subarray(start, end);
       start = end + 1;
       // Server-made ids are found through the seq they carry; only producers' ids are indexed.
-      if (producerIds.has(event.id)) index.ids.add(hashId(event.id), event.seq);
+      if (producerIds.has(event.id)) index.ids?.add(hashId(event.id), event.seq);
       applyEventToRun(state.run, event, time);
     }
     segment.bytes = before + buffer.length;
-    // A run's index grows as it is written to, and counts towards the loaded records.
-    this.#loaded.set(state, (this.#loaded.get(state) ?? 0) + written.length);
-    this.#loadedRecords += written.length;
+    this.#account(state);
     state.activeBytes = segment.bytes;
     state.bytes += buffer.length;
     state.dirty = true;
@@ -668,9 +652,9 @@ export class Store {
     for (const segment of this.#index(state).segments) {
       const i = seq - segment.firstSeq;
       if (i < 0 || i >= segment.offsets.length) continue;
-      const offset = segment.offsets[i]!;
+      const offset = segment.offsets.at(i);
       if (offset === NO_RECORD) return;
-      segment.offsets[i] = NO_RECORD;
+      segment.offsets.set(i, NO_RECORD);
       this.#skip(segment.path, offset);
       return;
     }
@@ -795,22 +779,21 @@ export class Store {
   #index(state: RunState): RunIndex {
     if (state.index) {
       // Most recently used last.
-      const records = this.#loaded.get(state)!;
+      const bytes = this.#loaded.get(state)!;
       this.#loaded.delete(state);
-      this.#loaded.set(state, records);
+      this.#loaded.set(state, bytes);
       return state.index;
     }
-    const loaded = this.#read(() => loadRunIndex(this.#dir(state)));
+    // A run whose first stored seq names its active segment has that one segment alone (a roll
+    // or retention moves one of them), so its directory need not be listed.
+    const only = state.active === state.firstSeq ? [state.active] : undefined;
+    const loaded = this.#read(() => loadRunIndex(this.#dir(state), only, false));
     for (const { path, offset } of loaded.damaged) this.#skip(path, offset);
     this.#reconcile(state, loaded);
-    state.index = { segments: loaded.segments, ids: loaded.ids };
-    let records = 0;
-    for (const segment of loaded.segments) records += segment.offsets.length;
-    this.#loaded.set(state, records);
-    this.#loadedRecords += records;
+    state.index = { segments: loaded.segments };
+    this.#account(state);
     for (const [oldest] of this.#loaded) {
-      if (this.#loaded.size <= MAX_LOADED_INDEXES && this.#loadedRecords <= MAX_LOADED_RECORDS)
-        break;
+      if (this.#loaded.size <= MAX_LOADED_INDEXES && this.#loadedBytes <= MAX_LOADED_BYTES) break;
       // The run being loaded stays, and so do runs open for appending (at most
       // MAX_OPEN_SEGMENTS): dropping a writer's index would have its next write read it all again.
       if (oldest === state || oldest.fd !== undefined) continue;
@@ -820,12 +803,32 @@ export class Store {
     return state.index;
   }
 
+  /** The run's producer ids, read from its segments the first time a write needs them. */
+  #ids(state: RunState, index: RunIndex): IdIndex {
+    if (!index.ids) {
+      const firstSeqs = index.segments.map((segment) => segment.firstSeq);
+      index.ids = this.#read(() => loadRunIndex(this.#dir(state), firstSeqs, true)).ids!;
+      this.#account(state);
+    }
+    return index.ids;
+  }
+
+  /** Counts the memory of the run's loaded index (which grows as it is written) against the cap. */
+  #account(state: RunState): void {
+    const index = state.index!;
+    let bytes = index.ids?.bytes ?? 0;
+    for (const segment of index.segments) bytes += segment.offsets.bytes;
+    this.#loadedBytes += bytes - (this.#loaded.get(state) ?? 0);
+    this.#loaded.delete(state);
+    this.#loaded.set(state, bytes);
+  }
+
   /** Drops a run's id set and offsets; they are read again from its files on the next touch. */
   #unload(state: RunState): void {
-    const records = this.#loaded.get(state);
-    if (records === undefined) return;
+    const bytes = this.#loaded.get(state);
+    if (bytes === undefined) return;
     this.#loaded.delete(state);
-    this.#loadedRecords -= records;
+    this.#loadedBytes -= bytes;
     state.index = undefined;
   }
 
@@ -846,7 +849,7 @@ export class Store {
     for (const segment of state.index!.segments) {
       for (let i = 0; i < segment.offsets.length; i++) {
         const seq = segment.firstSeq + i;
-        if (seq >= state.firstSeq && segment.offsets[i] !== NO_RECORD) present++;
+        if (seq >= state.firstSeq && segment.offsets.at(i) !== NO_RECORD) present++;
       }
     }
     const missing = state.run.lastSeq - state.firstSeq + 1 - present;
@@ -861,7 +864,7 @@ export class Store {
   /** The seq of the stored event whose id is `id`, if there is one. */
   #seqOfId(state: RunState, index: RunIndex, id: string): number | undefined {
     // The index holds hashes: a candidate is the one when its record has that id.
-    for (const seq of index.ids.candidates(hashId(id))) {
+    for (const seq of this.#ids(state, index).candidates(hashId(id))) {
       if (seq < state.firstSeq) continue;
       const line = this.#read(() => readRecordLines(index, seq, 1)).lines[0];
       if (line !== undefined && extractId(line) === id) return seq;
@@ -911,7 +914,7 @@ export class Store {
     this.#open.add(state);
     const index = this.#index(state);
     if (index.segments.at(-1)?.firstSeq !== state.active) {
-      index.segments.push({ firstSeq: state.active, path, bytes: 0, offsets: [] });
+      index.segments.push({ firstSeq: state.active, path, bytes: 0, offsets: new RecordOffsets() });
     }
     return state.fd;
   }
@@ -1027,6 +1030,22 @@ function exhaustedReason(error: unknown): string {
     return `too many open files (${message}); raise the limit (ulimit -n) or retry`;
   if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${message})`;
   return message;
+}
+
+/** A run as its last snapshot left it. */
+function stateOf(record: RunRecord): RunState {
+  // No producer is attached to a run the server has just read.
+  if (record.run.control) record.run.control.producerAttached = false;
+  return {
+    run: record.run,
+    firstSeq: record.firstSeq,
+    active: record.active,
+    activeBytes: record.covered,
+    bytes: record.bytes,
+    dirty: false,
+    unsynced: false,
+    rollBeforeWrite: false,
+  };
 }
 
 /** A lease of `seconds` that runs from `nowMs`. */
