@@ -71,8 +71,13 @@ export const RETENTION_CHECK_MS = 1000;
  * close), so any number of runs works under a default `ulimit -n`.
  */
 export const MAX_OPEN_SEGMENTS = 64;
-/** At most this many runs keep their offsets and id set in memory (least recently used dropped)… */
-export const MAX_LOADED_INDEXES = 1000;
+/**
+ * At most this many runs keep their offsets and id set in memory (least recently used dropped)…
+ * A small run's index loads in a fraction of a millisecond, and every index kept a while longer
+ * is one more object the garbage collector moves to the old generation when 100,000 runs are read
+ * one after the other; runs open for appending are kept regardless.
+ */
+export const MAX_LOADED_INDEXES = 100;
 /**
  * …holding at most about this many bytes: 4 a record for its offset, and 8–16 for its producer
  * id's hash once the run is written to (a run loaded for a read holds no ids).
@@ -125,8 +130,6 @@ interface RunState {
   /** Bytes of the active segment written. */
   activeBytes: number;
   bytes: number;
-  index?: RunIndex;
-  fd?: number;
   /** Counters moved since the last checkpoint. */
   dirty: boolean;
   /** Written but not yet fsynced. */
@@ -150,6 +153,11 @@ export class Store {
   readonly dataDir: string;
   #listeners: StoreListener[] = [];
   #runs: Map<string, RunState>;
+  /**
+   * The runs in creation order, kept for newest-first walks (every list and search) so that they
+   * do not copy 100,000 entries each; made again after a delete.
+   */
+  #inOrder: RunState[] | undefined;
   #log: RunLog;
   #options: StoreOptions;
   #timers: NodeJS.Timeout[] = [];
@@ -158,12 +166,16 @@ export class Store {
   #syncing = false;
   /** Kinds of write failing now, with the reason; /health is degraded while any is. */
   #failing = new Map<WriteKind, string>();
-  /** Runs with an open segment file, least recently written first. */
-  #open = new Set<RunState>();
+  /**
+   * Runs with an open segment file, least recently written first, and the file. Open files and
+   * loaded indexes are kept here rather than on each run, which would cost every one of 100,000
+   * runs two more fields.
+   */
+  #open = new Map<RunState, number>();
   /** Files of segments released by #release whose fsync has not finished. */
   #closing = new Set<number>();
-  /** Runs with a loaded index, least recently used first, and the bytes their indexes hold. */
-  #loaded = new Map<RunState, number>();
+  /** Runs with a loaded index, least recently used first, the index and the bytes it holds. */
+  #loaded = new Map<RunState, { index: RunIndex; bytes: number }>();
   #loadedBytes = 0;
   /** Ids of deleted runs (their tombstones in runs.jsonl): events to them are refused as gone. */
   #deleted = new Set<string>();
@@ -311,7 +323,7 @@ export class Store {
 
   /** Runs newest first. */
   *runsNewestFirst(): Generator<Run> {
-    const states = [...this.#runs.values()];
+    const states = (this.#inOrder ??= [...this.#runs.values()]);
     for (let i = states.length - 1; i >= 0; i--) yield states[i]!.run;
   }
 
@@ -365,6 +377,7 @@ export class Store {
 
   #register(state: RunState): void {
     this.#runs.set(state.run.id, state);
+    this.#inOrder?.push(state);
     this.#runChanged(state.run, true);
   }
 
@@ -422,6 +435,7 @@ export class Store {
     this.#closeSegment(state, false);
     this.#unload(state);
     this.#runs.delete(id);
+    this.#inOrder = undefined;
     rmSync(this.#dir(state), { recursive: true, force: true });
     for (const listener of this.#listeners) listener.onRunDeleted?.(id);
   }
@@ -569,7 +583,7 @@ export class Store {
       applyEventToRun(state.run, event, time);
     }
     segment.bytes = before + buffer.length;
-    this.#account(state);
+    this.#account(state, index);
     state.activeBytes = segment.bytes;
     state.bytes += buffer.length;
     state.dirty = true;
@@ -756,7 +770,7 @@ export class Store {
   close(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.checkpoint();
-    for (const state of [...this.#open]) this.#closeSegment(state, true);
+    for (const state of [...this.#open.keys()]) this.#closeSegment(state, true);
     // Segments still being closed (#release) are fsynced here too; their callbacks close them.
     if (this.#options.fsync !== 'never') for (const fd of this.#closing) fsyncSync(fd);
     // The next start reads the index alone: one snapshot per run if it is worth a rewrite now.
@@ -777,12 +791,12 @@ export class Store {
   }
 
   #index(state: RunState): RunIndex {
-    if (state.index) {
+    const known = this.#loaded.get(state);
+    if (known) {
       // Most recently used last.
-      const bytes = this.#loaded.get(state)!;
       this.#loaded.delete(state);
-      this.#loaded.set(state, bytes);
-      return state.index;
+      this.#loaded.set(state, known);
+      return known.index;
     }
     // A run whose first stored seq names its active segment has that one segment alone (a roll
     // or retention moves one of them), so its directory need not be listed.
@@ -790,17 +804,17 @@ export class Store {
     const loaded = this.#read(() => loadRunIndex(this.#dir(state), only, false));
     for (const { path, offset } of loaded.damaged) this.#skip(path, offset);
     this.#reconcile(state, loaded);
-    state.index = { segments: loaded.segments };
-    this.#account(state);
+    const index: RunIndex = { segments: loaded.segments };
+    this.#account(state, index);
     for (const [oldest] of this.#loaded) {
       if (this.#loaded.size <= MAX_LOADED_INDEXES && this.#loadedBytes <= MAX_LOADED_BYTES) break;
       // The run being loaded stays, and so do runs open for appending (at most
       // MAX_OPEN_SEGMENTS): dropping a writer's index would have its next write read it all again.
-      if (oldest === state || oldest.fd !== undefined) continue;
+      if (oldest === state || this.#open.has(oldest)) continue;
       this.#unload(oldest);
     }
-    this.#countMissing(state);
-    return state.index;
+    this.#countMissing(state, index);
+    return index;
   }
 
   /** The run's producer ids, read from its segments the first time a write needs them. */
@@ -808,28 +822,29 @@ export class Store {
     if (!index.ids) {
       const firstSeqs = index.segments.map((segment) => segment.firstSeq);
       index.ids = this.#read(() => loadRunIndex(this.#dir(state), firstSeqs, true)).ids!;
-      this.#account(state);
+      this.#account(state, index);
     }
     return index.ids;
   }
 
-  /** Counts the memory of the run's loaded index (which grows as it is written) against the cap. */
-  #account(state: RunState): void {
-    const index = state.index!;
+  /**
+   * Keeps the run's index as the most recently used, counting its memory (which grows as the run
+   * is written) against the cap.
+   */
+  #account(state: RunState, index: RunIndex): void {
     let bytes = index.ids?.bytes ?? 0;
     for (const segment of index.segments) bytes += segment.offsets.bytes;
-    this.#loadedBytes += bytes - (this.#loaded.get(state) ?? 0);
+    this.#loadedBytes += bytes - (this.#loaded.get(state)?.bytes ?? 0);
     this.#loaded.delete(state);
-    this.#loaded.set(state, bytes);
+    this.#loaded.set(state, { index, bytes });
   }
 
   /** Drops a run's id set and offsets; they are read again from its files on the next touch. */
   #unload(state: RunState): void {
-    const bytes = this.#loaded.get(state);
-    if (bytes === undefined) return;
+    const known = this.#loaded.get(state);
+    if (known === undefined) return;
     this.#loaded.delete(state);
-    this.#loadedBytes -= bytes;
-    state.index = undefined;
+    this.#loadedBytes -= known.bytes;
   }
 
   /** Runs a read; a resource that ran out (open files, memory) is a 503, not a 500. */
@@ -844,9 +859,9 @@ export class Store {
   }
 
   /** Seqs of the run with no record on disk (damage, or a segment file gone): logged, counted. */
-  #countMissing(state: RunState): void {
+  #countMissing(state: RunState, index: RunIndex): void {
     let present = 0;
-    for (const segment of state.index!.segments) {
+    for (const segment of index.segments) {
       for (let i = 0; i < segment.offsets.length; i++) {
         const seq = segment.firstSeq + i;
         if (seq >= state.firstSeq && segment.offsets.at(i) !== NO_RECORD) present++;
@@ -892,31 +907,33 @@ export class Store {
   }
 
   #openActive(state: RunState): number {
-    if (state.fd !== undefined) {
+    const open = this.#open.get(state);
+    if (open !== undefined) {
       this.#open.delete(state);
-      this.#open.add(state);
-      return state.fd;
+      this.#open.set(state, open);
+      return open;
     }
-    for (const oldest of this.#open) {
+    for (const [oldest] of this.#open) {
       if (this.#open.size < MAX_OPEN_SEGMENTS) break;
       this.#release(oldest);
     }
     const dir = this.#dir(state);
     const path = segmentPath(dir, state.active);
+    let fd: number;
     try {
-      state.fd = openSync(path, 'a');
+      fd = openSync(path, 'a');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The run's first write: its directory is made then, not on every open.
       mkdirSync(dir, { recursive: true });
-      state.fd = openSync(path, 'a');
+      fd = openSync(path, 'a');
     }
-    this.#open.add(state);
+    this.#open.set(state, fd);
     const index = this.#index(state);
     if (index.segments.at(-1)?.firstSeq !== state.active) {
       index.segments.push({ firstSeq: state.active, path, bytes: 0, offsets: new RecordOffsets() });
     }
-    return state.fd;
+    return fd;
   }
 
   /**
@@ -924,12 +941,12 @@ export class Store {
    * --fsync never), since the periodic sync only reaches open files.
    */
   #closeSegment(state: RunState, sync: boolean): void {
-    if (state.fd === undefined) return;
+    const fd = this.#open.get(state);
+    if (fd === undefined) return;
     try {
-      if (sync && this.#options.fsync !== 'never') fsyncSync(state.fd);
+      if (sync && this.#options.fsync !== 'never') fsyncSync(fd);
     } finally {
-      closeSync(state.fd);
-      state.fd = undefined;
+      closeSync(fd);
       state.unsynced = false;
       this.#open.delete(state);
     }
@@ -946,8 +963,7 @@ export class Store {
       this.#closeSegment(state, true);
       return;
     }
-    const fd = state.fd!;
-    state.fd = undefined;
+    const fd = this.#open.get(state)!;
     state.unsynced = false;
     this.#open.delete(state);
     this.#closing.add(fd);
@@ -997,8 +1013,8 @@ export class Store {
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
     const fds: number[] = [];
-    for (const state of this.#open) {
-      if (state.unsynced && state.fd !== undefined) fds.push(state.fd);
+    for (const [state, fd] of this.#open) {
+      if (state.unsynced) fds.push(fd);
       state.unsynced = false;
     }
     this.#syncing = true;
