@@ -919,12 +919,13 @@ export class Store {
     }
     const dir = this.#dir(state);
     const path = segmentPath(dir, state.active);
+    // A run's directory is made by its first write; every other open finds it there.
+    if (state.bytes === 0) mkdirSync(dir, { recursive: true });
     let fd: number;
     try {
       fd = openSync(path, 'a');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      // The run's first write: its directory is made then, not on every open.
       mkdirSync(dir, { recursive: true });
       fd = openSync(path, 'a');
     }

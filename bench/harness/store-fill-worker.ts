@@ -1,68 +1,43 @@
-// Fills the `store` scenario's store (harness/store-shape.ts) through a running server, forked by
-// the bench so the fill never shares an event loop with the server. Each run is made as the CLI
-// makes one: POST /api/runs with a title and metadata, then its events, each with a producer id
-// (a random UUID) and a timestamp, here in arrays of up to `batchSize` through the batch route,
-// the last one run.completed or run.error unless the run is still running.
+// Fills the `store` scenario's store (harness/store-shape.ts) with the server's own store code
+// (server/store.ts) in a process of its own: each run is made as POST /api/runs makes it
+// (Store.createRun with a title and metadata), then its events are appended as the batch route
+// appends them once they are validated (Store.appendEvents, up to `batchSize` at a time), each with
+// a producer id (a random UUID, as the CLI's sender gives each event) and a timestamp, the last one
+// run.completed or run.error unless the run is still running. The store is then closed as the
+// server closes it on SIGTERM. The files are the server's own, byte for byte; what is left out is
+// HTTP and validation, which would take this machine minutes for 10,000,000 events and are
+// measured by the ingest and batch scenarios.
 //
 // Protocol: {type:'online'} → job → {type:'report'} (or {type:'error'}), then exit.
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { runApiPath } from '../../shared/run-url.ts';
-import { commitOf, runShape, type RunShape } from './store-shape.ts';
+import { Store } from '../../server/store.ts';
+import type { EventInput } from '../../shared/types.ts';
+import { STORE_RUNS, commitOf, runShape, type RunShape } from './store-shape.ts';
 
 export interface StoreFillJob {
-  url: string;
-  /** Indices (store-shape.ts) of the runs this worker makes, in order. */
-  runs: number[];
-  connections: number;
+  dataDir: string;
+  /** Runs being filled at once, so appends are grouped as concurrent requests group them. */
+  concurrency: number;
   batchSize: number;
 }
 
 export interface StoreFillReport {
   runs: number;
   events: number;
-  requests: number;
-  failed: number;
+  refused: number;
   firstErrors: string[];
-  cpuMs: number;
-  elapsedMs: number;
+  /** Fill, then close (checkpoint, compaction, fsync), ms. */
+  fillMs: number;
+  closeMs: number;
 }
 
 const BRANCHES = ['main', 'release/1.4', 'fix/flaky-upload', 'feat/queue-retries'];
 const HOSTS = ['ci-runner-3', 'ci-runner-7', 'dev-laptop', 'build-box'];
 
-function post(agent: Agent, target: URL, path: string, body: Buffer): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        method: 'POST',
-        path,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        let text = '';
-        // A batch's 201 answer echoes every record; only a failure's body is worth keeping.
-        if (status >= 300) res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        else res.resume();
-        res.on('end', () =>
-          resolve(status >= 300 ? `HTTP ${status} on ${path}: ${text.slice(0, 200)}` : undefined),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Event `k` (1-based) of a run of `n`: a progress step, a tool call and its result, output, a metric. */
-function eventOf(shape: RunShape, k: number, ts: string): object {
+function eventOf(shape: RunShape, k: number, ts: string): EventInput {
   const n = shape.events;
   if (k === n && shape.ending === 'completed')
     return { id: randomUUID(), ts, type: 'run.completed', payload: { summary: `${n} events` } };
@@ -70,7 +45,7 @@ function eventOf(shape: RunShape, k: number, ts: string): object {
     const payload = { message: `step ${k} failed: npm test exited with code 1` };
     return { id: randomUUID(), ts, type: 'run.error', level: 'error', payload };
   }
-  const event = { id: randomUUID(), ts, type: '', payload: {} as object };
+  const event: EventInput = { id: randomUUID(), ts, type: '', payload: {} };
   switch (k % 5) {
     case 0:
       event.type = 'task.progress';
@@ -100,57 +75,47 @@ function eventOf(shape: RunShape, k: number, ts: string): object {
 }
 
 async function fill(job: StoreFillJob): Promise<StoreFillReport> {
-  const target = new URL(job.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const store = new Store(job.dataDir, { fsync: 'batch', warn: (line) => console.error(line) });
   const report: StoreFillReport = {
     runs: 0,
     events: 0,
-    requests: 0,
-    failed: 0,
+    refused: 0,
     firstErrors: [],
-    cpuMs: 0,
-    elapsedMs: 0,
+    fillMs: 0,
+    closeMs: 0,
   };
-  const send = async (path: string, body: unknown): Promise<boolean> => {
-    report.requests++;
-    const failure = await post(agent, target, path, Buffer.from(JSON.stringify(body))).catch(
-      (error: unknown) => String(error),
-    );
-    if (failure === undefined) return true;
-    report.failed++;
-    if (report.firstErrors.length < 5) report.firstErrors.push(failure);
-    return false;
-  };
-  const cpuAtStart = process.cpuUsage();
   const began = performance.now();
   let next = 0;
-  const connection = async () => {
-    while (next < job.runs.length) {
-      const i = job.runs[next++]!;
+  const filler = async () => {
+    while (next < STORE_RUNS) {
+      const i = next++;
       const shape = runShape(i);
       const branch = BRANCHES[i % BRANCHES.length]!;
-      const created = await send('/api/runs', {
+      store.createRun({
         id: shape.id,
         title: `${i % 3 === 0 ? 'agent: fix the failing test' : 'ci: npm test'} on ${branch}`,
-        metadata: { branch, host: HOSTS[i % HOSTS.length], commit: commitOf(i) },
+        metadata: { branch, host: HOSTS[i % HOSTS.length]!, commit: commitOf(i) },
       });
-      if (!created) continue;
       report.runs++;
-      const path = runApiPath(shape.id, '/events');
       for (let from = 1; from <= shape.events; from += job.batchSize) {
         const ts = new Date().toISOString();
-        const batch: object[] = [];
+        const batch: EventInput[] = [];
         for (let k = from; k < from + job.batchSize && k <= shape.events; k++)
           batch.push(eventOf(shape, k, ts));
-        if (await send(path, batch)) report.events += batch.length;
+        for (const result of await store.appendEvents(shape.id, batch)) {
+          if ('refused' in result) {
+            report.refused++;
+            if (report.firstErrors.length < 5) report.firstErrors.push(result.refused.message);
+          } else report.events++;
+        }
       }
     }
   };
-  await Promise.all(Array.from({ length: job.connections }, connection));
-  agent.destroy();
-  const cpu = process.cpuUsage(cpuAtStart);
-  report.cpuMs = (cpu.user + cpu.system) / 1000;
-  report.elapsedMs = performance.now() - began;
+  await Promise.all(Array.from({ length: job.concurrency }, filler));
+  report.fillMs = performance.now() - began;
+  const closing = performance.now();
+  store.close();
+  report.closeMs = performance.now() - closing;
   return report;
 }
 
