@@ -259,6 +259,8 @@ export class Store {
    * cuts a file: its next write begins a new segment instead.
    */
   #reconcile(state: RunState, loaded: LoadedIndex): void {
+    // Found before (the index was dropped and read again since): the next write starts afresh.
+    if (state.rollBeforeWrite) return;
     const segment = loaded.segments.find((s) => s.firstSeq === state.active);
     const last = segment !== undefined && segment === loaded.segments.at(-1);
     const size = segment ? segment.bytes + (last ? loaded.tornBytes : 0) : 0;
