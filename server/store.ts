@@ -733,7 +733,10 @@ export class Store {
     this.#log.compact(this.#liveRecords());
   }
 
-  /** One record per run, and the tombstones, so a producer still posting to a deleted run is told it is gone. */
+  /**
+   * One record per run, and the tombstones, so a producer still posting to a deleted run is told
+   * it is gone.
+   */
   #liveRecords(): LogRecord[] {
     const tombstones = [...this.#deleted].map((id): LogRecord => ({ op: 'del', id }));
     return [...[...this.#runs.values()].map(toRecord), ...tombstones];
