@@ -38,7 +38,9 @@ export const BUDGETS = {
     text:
       'every event, p99 ≤ 100 ms; 500 stalled subscribers never freeze ingest or grow RSS ' +
       'past 200 MB',
-    scenario: undefined,
+    scenario: 'delivery',
+    p99Ms: 100,
+    rssMb: 200,
   },
   store: {
     what: 'store of 10,000,000 events / 100,000 runs',
