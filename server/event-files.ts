@@ -220,11 +220,21 @@ export interface RecordLines {
   lines: string[];
 }
 
-/** Raw record lines for seqs [from, from + count), read from the segments that hold them. */
-export function readRecordLines(index: RunIndex, from: number, count: number): RecordLines {
+/**
+ * Raw record lines for seqs [from, from + count), read from the segments that hold them. Past
+ * `maxBytes` of records the read stops early (after one record at least, however large);
+ * `through` is the last seq it covered.
+ */
+export function readRecordLines(
+  index: RunIndex,
+  from: number,
+  count: number,
+  maxBytes = Infinity,
+): RecordLines & { through: number } {
   const seqs: number[] = [];
   const lines: string[] = [];
   const last = from + count - 1;
+  let budget = maxBytes;
   for (const segment of index.segments) {
     const { offsets } = segment;
     const segmentLast = segment.firstSeq + offsets.length - 1;
@@ -238,7 +248,14 @@ export function readRecordLines(index: RunIndex, from: number, count: number): R
     let next = b + 1;
     while (next < offsets.length && offsets[next] === NO_RECORD) next++;
     const start = offsets[a]!;
-    const end = next < offsets.length ? offsets[next]! : segment.bytes;
+    let end = next < offsets.length ? offsets[next]! : segment.bytes;
+    const whole = b;
+    // Over the budget: end at the last record that fits, keeping the first whatever its size.
+    while (b > a && end - start > budget) {
+      end = offsets[b]!;
+      b--;
+      while (b > a && offsets[b] === NO_RECORD) b--;
+    }
     const buffer = readBytes(segment.path, start, end - start);
     for (let i = a; i <= b; i++) {
       if (offsets[i] === NO_RECORD) continue;
@@ -248,6 +265,9 @@ export function readRecordLines(index: RunIndex, from: number, count: number): R
       seqs.push(segment.firstSeq + i);
       lines.push(buffer.toString('utf8', lineStart, newline));
     }
+    budget -= end - start;
+    if (b < whole) return { seqs, lines, through: segment.firstSeq + b };
+    if (budget <= 0) return { seqs, lines, through: Math.min(last, segmentLast) };
   }
-  return { seqs, lines };
+  return { seqs, lines, through: last };
 }

@@ -567,15 +567,21 @@ export class Store {
   }
 
   /**
-   * Raw record lines after `after`, covering at most `count` seqs, for SSE replay; `through` is the
-   * last seq covered. Records that are not valid JSON (damaged bytes) are left out.
+   * Raw record lines after `after`, covering at most `count` seqs and, past one record, at most
+   * `maxBytes`, for SSE replay; `through` is the last seq covered. Records that are not valid JSON
+   * (damaged bytes) are left out.
    */
-  readLines(runId: string, after: number, count: number): RecordLines & { through: number } {
+  readLines(
+    runId: string,
+    after: number,
+    count: number,
+    maxBytes = Infinity,
+  ): RecordLines & { through: number } {
     const state = this.#state(runId);
     const from = Math.max(after + 1, state.firstSeq);
     const n = Math.min(count, state.run.lastSeq - from + 1);
     if (n <= 0) return { seqs: [], lines: [], through: after };
-    const records = this.#read(() => readRecordLines(this.#index(state), from, n));
+    const records = this.#read(() => readRecordLines(this.#index(state), from, n, maxBytes));
     const seqs: number[] = [];
     const lines: string[] = [];
     records.lines.forEach((line, i) => {
@@ -584,7 +590,7 @@ export class Store {
         lines.push(line);
       } else this.#damagedRecord(state, records.seqs[i]!);
     });
-    return { seqs, lines, through: from + n - 1 };
+    return { seqs, lines, through: records.through };
   }
 
   firstSeq(runId: string): number {
