@@ -84,6 +84,13 @@ function chipsOf(run: Run): string[] {
   return chips.slice(0, MAX_CHIPS);
 }
 
+export interface RunsListOptions {
+  /** A run appeared or changed in the runs feed. */
+  onChange(run: Run): void;
+  /** The runs feed (re)connected: what changed while it was away came with no message. */
+  onFeedOpen(): void;
+}
+
 export class RunsList {
   readonly element: HTMLElement;
   readonly search: HTMLInputElement;
@@ -101,7 +108,7 @@ export class RunsList {
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
   #stream: LiveStream;
-  #onChange: (run: Run) => void;
+  #options: RunsListOptions;
   #counts: HTMLElement;
   #pending: HTMLButtonElement;
   #divider = element('div', { class: 'runs-divider', role: 'presentation', text: 'Earlier runs' });
@@ -113,8 +120,8 @@ export class RunsList {
     if (row && run) this.tickRow(row, run, Date.now());
   });
 
-  constructor(onChange: (run: Run) => void) {
-    this.#onChange = onChange;
+  constructor(options: RunsListOptions) {
+    this.#options = options;
     this.search = element('input', {
       type: 'search',
       class: 'runs-search',
@@ -175,7 +182,10 @@ export class RunsList {
 
     this.#stream = new LiveStream({
       path: '/api/stream',
-      onOpen: () => void this.reload(),
+      onOpen: () => {
+        void this.reload();
+        this.#options.onFeedOpen();
+      },
       onMessage: (message) => this.#apply(JSON.parse(message.data) as RunChange),
       onStatus: (status) => this.#showConnection(status),
     });
@@ -237,7 +247,7 @@ export class RunsList {
       if (run === current) return;
       // A run outside the loaded page (or the search) only enters the list if it is new.
       if (current || this.#matches(run)) this.#runs.set(run.id, run);
-      this.#onChange(run);
+      this.#options.onChange(run);
     }
     this.#scheduleRender();
   }
