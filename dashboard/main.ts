@@ -42,6 +42,7 @@ const runsList = new RunsList({
     if (wanted?.id === run.id) askAgain();
   },
   onFeedOpen: askAgain,
+  onQueueChange: () => view?.queueChanged(),
 });
 void pendingTitle.load();
 document.body.append(element('div', { class: 'app' }, runsList.element, main));
@@ -110,7 +111,7 @@ async function route(): Promise<void> {
   wanted = undefined;
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
-  view = new RunView(run);
+  view = new RunView(run, runsList.queue);
   runsList.shareActivity(run.id, view.activity);
   pendingTitle.setBase(`${run.title} · agent-ops`);
   main.replaceChildren(view.element);
