@@ -22,17 +22,18 @@ export const ENDING_TYPE_BY_STATUS = {
 /** The event types that mark a failed run (`error` is the original system's spelling). */
 export const FAILURE_TYPES = [ENDING_TYPE_BY_STATUS.error, 'error'] as const;
 
-const STATUS_BY_TYPE: Record<string, RunStatus> = {
-  [ENDING_TYPE_BY_STATUS.completed]: 'completed',
-  ...Object.fromEntries(FAILURE_TYPES.map((type) => [type, 'error' as const])),
-  [ENDING_TYPE_BY_STATUS.stopped]: 'stopped',
-  [CONTROL_CONFIRMATION.pause]: 'paused',
-  [CONTROL_CONFIRMATION.resume]: 'running',
-};
+/** A Map: looked up for every event stored, and a miss must not search Object.prototype. */
+const STATUS_BY_TYPE = new Map<string, RunStatus>([
+  [ENDING_TYPE_BY_STATUS.completed, 'completed'],
+  ...FAILURE_TYPES.map((type) => [type, 'error'] as const),
+  [ENDING_TYPE_BY_STATUS.stopped, 'stopped'],
+  [CONTROL_CONFIRMATION.pause, 'paused'],
+  [CONTROL_CONFIRMATION.resume, 'running'],
+]);
 
 /** The event types that end a run: its status becomes terminal. */
 export const ENDING_TYPES: ReadonlySet<string> = new Set(
-  Object.keys(STATUS_BY_TYPE).filter((type) => isTerminal(STATUS_BY_TYPE[type]!)),
+  [...STATUS_BY_TYPE].filter(([, status]) => isTerminal(status)).map(([type]) => type),
 );
 
 /** A tool.result that carries an `error` or `success: false` is a failed call. */
@@ -111,7 +112,7 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
     if (hasUsage(usage)) run.usage = usage;
   }
 
-  const next = STATUS_BY_TYPE[event.type];
+  const next = STATUS_BY_TYPE.get(event.type);
   // A producer's confirmation settles the control request it answers.
   const pending = run.control?.pending;
   if (pending !== undefined && CONTROL_CONFIRMATION[pending] === event.type)
