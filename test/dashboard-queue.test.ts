@@ -12,6 +12,8 @@ import { serverFor } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 20_000;
+/** How long a worker gets to stop its tasks when a test ends, before it is killed. */
+const WORKER_GRACE_MS = 10_000;
 const NODE = process.execPath;
 
 test('dashboard queue', { timeout: 180_000, ...browserSuite }, async (t) => {
@@ -30,7 +32,15 @@ test('dashboard queue', { timeout: 180_000, ...browserSuite }, async (t) => {
   }
   const startWorker = async (args: string[], base = server.url) => {
     const worker = spawnCli(['worker', '--server', base, ...args]);
-    t.after(() => worker.proc.kill('SIGKILL'));
+    // SIGTERM first: the worker stops the tasks it started (a kill -9 would leave them running).
+    t.after(async () => {
+      if (worker.proc.exitCode !== null || worker.proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => worker.proc.once('exit', resolve));
+      worker.proc.kill('SIGTERM');
+      const forced = setTimeout(() => worker.proc.kill('SIGKILL'), WORKER_GRACE_MS);
+      await exited;
+      clearTimeout(forced);
+    });
     await worker.waitFor((stdout) => stdout.includes('ready:'), 'the worker to be ready');
     return worker;
   };
