@@ -1,8 +1,14 @@
-// SIGINT / SIGTERM as an AbortSignal: the first one asks the command to wind down (the runner
-// posts run.stopped); a second one ends the process at once.
+// SIGINT / SIGTERM / SIGHUP as an AbortSignal: the first one asks the command to wind down (the
+// runner posts run.stopped, a worker stops its runs); a second one ends the process at once. SIGHUP
+// is here because a closed terminal must not leave a run looking alive or a worker's command
+// behind, as its default action (dying on the spot) would.
 import { EXIT } from './exit-codes.ts';
 
-export const SIGNAL_EXIT_CODES = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
+export const SIGNAL_EXIT_CODES = {
+  SIGINT: EXIT.sigint,
+  SIGTERM: EXIT.sigterm,
+  SIGHUP: EXIT.sighup,
+} as const;
 export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 export interface InterruptSignal {

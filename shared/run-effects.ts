@@ -9,7 +9,7 @@ import {
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
 import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
-import { addUsage, hasUsage } from './usage.ts';
+import { addUsage, hasUsage, withUsageInMetadata } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
 /** The event a producer posts to end its run with each final status. */
@@ -109,7 +109,10 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   if (event.type === USAGE_REPORT) {
     const usage = { ...run.usage };
     addUsage(usage, event.payload);
-    if (hasUsage(usage)) run.usage = usage;
+    if (hasUsage(usage)) {
+      run.usage = usage;
+      run.metadata = withUsageInMetadata(run.metadata, usage);
+    }
   }
 
   const next = STATUS_BY_TYPE.get(event.type);
