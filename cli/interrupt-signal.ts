@@ -2,14 +2,10 @@
 // runner posts run.stopped, a worker stops its runs); a second one ends the process at once. SIGHUP
 // is here because a closed terminal must not leave a run looking alive or a worker's command
 // behind, as its default action (dying on the spot) would.
-import { EXIT } from './exit-codes.ts';
+import { OWN_SIGNALS, type OwnSignal } from './own-signals.ts';
 
-export const SIGNAL_EXIT_CODES = {
-  SIGINT: EXIT.sigint,
-  SIGTERM: EXIT.sigterm,
-  SIGHUP: EXIT.sighup,
-} as const;
-export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+export const SIGNAL_EXIT_CODES = OWN_SIGNALS;
+export type StopSignal = OwnSignal;
 
 export interface InterruptSignal {
   signal: AbortSignal;
@@ -23,7 +19,7 @@ export function listenForInterrupt(onFirst?: (name: StopSignal) => void): Interr
     controller.abort(name);
     onFirst?.(name);
   };
-  const names = Object.keys(SIGNAL_EXIT_CODES) as StopSignal[];
+  const names = Object.keys(OWN_SIGNALS) as OwnSignal[];
   for (const name of names) process.on(name, handler);
   return {
     signal: controller.signal,
