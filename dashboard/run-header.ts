@@ -5,7 +5,7 @@
 // and absolute once it has ended.
 import type { OutputLine } from '../shared/output-lines.ts';
 import type { Run, RunWorker } from '../shared/types.ts';
-import { totalTokens } from '../shared/usage.ts';
+import { totalTokens, USAGE_METADATA_FIELDS, type Usage } from '../shared/usage.ts';
 import { ActivityLine } from './activity-line.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatCount, formatUsd, formatValue } from './format.ts';
@@ -157,6 +157,7 @@ export class RunHeader {
 
     this.#metadata.replaceChildren();
     for (const [key, value] of Object.entries(run.metadata)) {
+      if (mirrorsUsage(run, key, value)) continue;
       const text =
         key === 'costUsd' && typeof value === 'number'
           ? formatUsd(value)
@@ -211,4 +212,10 @@ export class RunHeader {
     if (this.#started.textContent !== started) this.#started.textContent = started;
     this.#started.title = ended ? '' : formatAbsolute(this.#run.startedAt);
   }
+}
+
+/** A usage total the server copied into metadata: the facts above already show it. */
+function mirrorsUsage(run: Run, key: string, value: unknown): boolean {
+  const fields: readonly string[] = USAGE_METADATA_FIELDS;
+  return fields.includes(key) && run.usage?.[key as keyof Usage] === value;
 }

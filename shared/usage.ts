@@ -46,7 +46,7 @@ export function hasUsage(usage: Usage): boolean {
 }
 
 /** The totals the protocol also writes into a run's metadata, under these same names. */
-const METADATA_FIELDS = ['costUsd', 'inputTokens', 'outputTokens'] as const;
+export const USAGE_METADATA_FIELDS = ['costUsd', 'inputTokens', 'outputTokens'] as const;
 
 /**
  * The run's metadata with its usage totals written in (`costUsd`, `inputTokens`, `outputTokens`,
@@ -55,6 +55,7 @@ const METADATA_FIELDS = ['costUsd', 'inputTokens', 'outputTokens'] as const;
  */
 export function withUsageInMetadata(metadata: JsonObject, usage: Usage): JsonObject {
   const next = { ...metadata };
-  for (const field of METADATA_FIELDS) if (usage[field] !== undefined) next[field] = usage[field];
+  for (const field of USAGE_METADATA_FIELDS)
+    if (usage[field] !== undefined) next[field] = usage[field];
   return next;
 }
