@@ -7,6 +7,8 @@ export const EXIT = {
   stopped: 4,
   sigint: 130,
   sigterm: 143,
+  /** A closed terminal ends a run like the other two (docs/protocol.md, a choice). */
+  sighup: 129,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -43,6 +43,8 @@ export class HttpClient {
   readonly #agent: http.Agent;
   readonly #transport: typeof http | typeof https;
   readonly #onRetry: ((notice: RetryNotice) => void) | undefined;
+  /** Closed by its command: what is still in flight was given up, not lost, so it is not retried. */
+  #closed = false;
 
   constructor(connection: Connection, onRetry?: (notice: RetryNotice) => void) {
     this.baseUrl = connection.serverUrl;
@@ -140,7 +142,7 @@ export class HttpClient {
         answered = errorText(response.body) !== '';
         retryAfterMs = parseRetryAfterMs(headerValue(response.headers['retry-after']));
       } catch (error) {
-        if (error instanceof CliError) throw error;
+        if (error instanceof CliError || this.#closed) throw error;
         reason = networkReason(error);
       }
       firstFailure ??= Date.now();
@@ -186,6 +188,7 @@ export class HttpClient {
   }
 
   close(): void {
+    this.#closed = true;
     this.#agent.destroy();
   }
 }

@@ -21,11 +21,28 @@ const placeholder = element(
 );
 let view: RunView | undefined;
 let routeToken = 0;
+/**
+ * The run the hash names while no view shows it: being asked of the server, or waiting after a
+ * 404 (or a failed answer). It opens as soon as it exists, as a just-queued job's live log does:
+ * the runs feed brings every new run, and a feed that (re)connects may have missed one, so either
+ * asks again; one that comes while the server is being asked marks that answer as maybe stale.
+ */
+let wanted: { id: string; state: 'asking' | 'waiting' | 'ask-again' } | undefined;
+
+function askAgain(): void {
+  if (wanted?.state === 'waiting') void route();
+  else if (wanted?.state === 'asking') wanted.state = 'ask-again';
+}
 
 const pendingTitle = new PendingTitle();
-const runsList = new RunsList((run) => {
-  pendingTitle.update(run);
-  if (view?.run.id === run.id) view.updateRun(run);
+const runsList = new RunsList({
+  onChange: (run) => {
+    pendingTitle.update(run);
+    if (view?.run.id === run.id) view.updateRun(run);
+    if (wanted?.id === run.id) askAgain();
+  },
+  onFeedOpen: askAgain,
+  onQueueChange: () => view?.queueChanged(),
 });
 void pendingTitle.load();
 document.body.append(element('div', { class: 'app' }, runsList.element, main));
@@ -49,6 +66,7 @@ async function route(): Promise<void> {
   // stylesheet shows the one routed.
   document.body.dataset.route = id === undefined && location.hash !== WORKERS_HASH ? 'list' : 'run';
   if (location.hash === WORKERS_HASH) {
+    wanted = undefined;
     view?.close();
     view = undefined;
     runsList.shareActivity('', undefined);
@@ -61,29 +79,39 @@ async function route(): Promise<void> {
   view = undefined;
   runsList.shareActivity('', undefined);
   if (id === undefined) {
+    wanted = undefined;
     pendingTitle.setBase('agent-ops');
     main.replaceChildren(placeholder);
     return;
   }
-  main.replaceChildren(
-    element('p', { class: 'placeholder', role: 'status', text: 'Loading run…' }),
-  );
+  // Asked again while waiting, the page keeps saying why it waits until the answer comes.
+  if (wanted?.id !== id || wanted.state !== 'waiting') {
+    main.replaceChildren(
+      element('p', { class: 'placeholder', role: 'status', text: 'Loading run…' }),
+    );
+  }
+  wanted = { id, state: 'asking' };
   let run: Run;
   try {
     run = await apiJson<Run>(runPath(id));
   } catch (error) {
     if (token !== routeToken) return;
-    const message =
-      error instanceof ApiError && error.status === 404
-        ? `No run with id "${id}".`
-        : `Could not load the run: ${error instanceof Error ? error.message : String(error)}`;
-    main.replaceChildren(element('p', { class: 'placeholder', role: 'alert', text: message }));
+    if (wanted.state === 'ask-again') return void route();
+    wanted.state = 'waiting';
+    const missing = error instanceof ApiError && error.status === 404;
+    const message = missing
+      ? `No run with id "${id}" yet. It opens here as soon as it exists.`
+      : `Could not load the run: ${error instanceof Error ? error.message : String(error)}`;
+    main.replaceChildren(
+      element('p', { class: 'placeholder', role: missing ? 'status' : 'alert', text: message }),
+    );
     return;
   }
   if (token !== routeToken) return;
+  wanted = undefined;
   const known = runsList.get(id);
   if (known && Date.parse(known.updatedAt) > Date.parse(run.updatedAt)) run = { ...run, ...known };
-  view = new RunView(run);
+  view = new RunView(run, runsList.queue);
   runsList.shareActivity(run.id, view.activity);
   pendingTitle.setBase(`${run.title} · agent-ops`);
   main.replaceChildren(view.element);

@@ -1,16 +1,29 @@
 // The run's header: status, title and controls; what the run is doing now (or how it ended); its
-// times, counts and producer; the full error message (with the last lines of stderr for a failed
+// task with its place in the queue while queued and the worker that claimed it once claimed (both
+// live); its times, counts and producer; the full error message (with the last lines of stderr for a failed
 // command) and every metadata key. Times are relative while the run is live (absolute on hover)
 // and absolute once it has ended.
 import type { OutputLine } from '../shared/output-lines.ts';
-import type { Run } from '../shared/types.ts';
-import { totalTokens } from '../shared/usage.ts';
+import type { Run, RunWorker } from '../shared/types.ts';
+import { totalTokens, USAGE_METADATA_FIELDS, type Usage } from '../shared/usage.ts';
 import { ActivityLine } from './activity-line.ts';
 import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatCount, formatUsd, formatValue } from './format.ts';
+import type { QueuedRuns } from './queued-runs.ts';
 import { describeActivity, type RunActivity } from './run-activity.ts';
 import { RunControls } from './run-controls.ts';
 import { isStale, isTerminalRun, STATUS_LABEL } from './run-status.ts';
+import { WORKERS_HASH } from './workers-view.ts';
+
+/** The worker that claimed a run: its name (leading to the Workers view) and, if other, its id. */
+function workerFact(worker: RunWorker): HTMLElement {
+  return element(
+    'dd',
+    {},
+    element('a', { class: 'worker-name', href: WORKERS_HASH, text: worker.name }),
+    worker.id !== worker.name && element('span', { class: 'worker-id mono', text: worker.id }),
+  );
+}
 
 export class RunHeader {
   readonly element: HTMLElement;
@@ -22,6 +35,9 @@ export class RunHeader {
   #id = element('span', { class: 'run-id mono' });
   #facts = element('dl', { class: 'run-facts' });
   #started = element('dd');
+  /** Updated in place as the runs ahead leave the queue. */
+  #queuePosition = element('dd');
+  #queue: QueuedRuns;
   #activityLine = new ActivityLine('run-activity');
   #error = element('div', { class: 'run-error', role: 'alert', hidden: true });
   #errorText = element('span', { class: 'run-error-text' });
@@ -42,9 +58,16 @@ export class RunHeader {
   #activity: RunActivity;
 
   /** `onRun` receives the run as a control request's answer left it. */
-  constructor(run: Run, activity: RunActivity, onShowError: () => void, onRun: (run: Run) => void) {
+  constructor(
+    run: Run,
+    activity: RunActivity,
+    queue: QueuedRuns,
+    onShowError: () => void,
+    onRun: (run: Run) => void,
+  ) {
     this.#run = run;
     this.#activity = activity;
+    this.#queue = queue;
     this.#controls = new RunControls(run, onRun);
     this.#error.append(
       element('div', { class: 'run-error-line' }, this.#errorText, this.#errorJump),
@@ -101,7 +124,13 @@ export class RunHeader {
     this.#error.hidden = !run.errorMessage;
     this.#errorText.textContent = run.errorMessage ?? '';
 
-    const facts: [string, Node | string, string?][] = [['started', this.#started]];
+    const facts: [string, Node | string][] = [];
+    if (run.task !== undefined) facts.push(['task', run.task]);
+    if (run.status === 'queued' && run.task !== undefined) {
+      facts.push(['queue', this.#queuePosition]);
+    }
+    if (run.worker) facts.push(['worker', workerFact(run.worker)]);
+    facts.push(['started', this.#started]);
     if (run.endedAt) facts.push(['ended', formatAbsolute(run.endedAt)]);
     facts.push(
       ['events', formatCount(run.eventCount)],
@@ -124,9 +153,11 @@ export class RunHeader {
       );
     }
     this.#facts.querySelector('.fact-errors')?.classList.toggle('has-errors', run.errorCount > 0);
+    this.showQueuePosition();
 
     this.#metadata.replaceChildren();
     for (const [key, value] of Object.entries(run.metadata)) {
+      if (mirrorsUsage(run, key, value)) continue;
       const text =
         key === 'costUsd' && typeof value === 'number'
           ? formatUsd(value)
@@ -144,6 +175,23 @@ export class RunHeader {
     }
     this.#metadata.hidden = this.#metadata.childElementCount === 0;
     this.tick();
+  }
+
+  /** The run's place in the queue, as the page's copy of the queue has it now. */
+  showQueuePosition(): void {
+    const position = this.#queue.position(this.#run.id);
+    let text = 'waiting';
+    let title = '';
+    if (position !== undefined) {
+      const ahead = position - 1;
+      text = `#${position} of ${this.#queue.size}`;
+      title =
+        ahead === 0
+          ? 'Next to be claimed: workers claim the oldest queued run first'
+          : `${ahead} queued ${ahead === 1 ? 'run' : 'runs'} ahead of this one; workers claim the oldest first`;
+    }
+    if (this.#queuePosition.textContent !== text) this.#queuePosition.textContent = text;
+    this.#queuePosition.title = title;
   }
 
   /** The last lines the failed command wrote to stderr, under its error message. */
@@ -164,4 +212,10 @@ export class RunHeader {
     if (this.#started.textContent !== started) this.#started.textContent = started;
     this.#started.title = ended ? '' : formatAbsolute(this.#run.startedAt);
   }
+}
+
+/** A usage total the server copied into metadata: the facts above already show it. */
+function mirrorsUsage(run: Run, key: string, value: unknown): boolean {
+  const fields: readonly string[] = USAGE_METADATA_FIELDS;
+  return fields.includes(key) && run.usage?.[key as keyof Usage] === value;
 }

@@ -12,6 +12,7 @@ import { consoleTab } from './console-tab.ts';
 import { DirectiveBox } from './directive-box.ts';
 import { element } from './element.ts';
 import { Inspector } from './inspector.ts';
+import type { QueuedRuns } from './queued-runs.ts';
 import { storedKey } from './key-prompt.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { metricsTab } from './metrics-tab.ts';
@@ -59,12 +60,14 @@ export class RunView {
   #stderrShown = false;
   #stderrTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(run: Run) {
+  /** `queue` is the page's copy of the whole queue, for the run's position while it waits. */
+  constructor(run: Run, queue: QueuedRuns) {
     this.#run = run;
     this.#received = run.lastSeq;
     this.#header = new RunHeader(
       run,
       this.activity,
+      queue,
       () => void this.#showError(),
       (next) => this.updateRun(next),
     );
@@ -212,6 +215,11 @@ export class RunView {
       // A type filter can scan the whole run on the server: let the timeline's first page go first.
       this.#stderrTimer = setTimeout(() => void this.#showStderrTail(), STDERR_LOAD_DELAY_MS);
     }
+  }
+
+  /** Some queued run's position changed: maybe this one's. */
+  queueChanged(): void {
+    this.#header.showQueuePosition();
   }
 
   showTab(id: string): void {

@@ -13,7 +13,7 @@ import { element } from './element.ts';
 import { formatAbsolute, formatAgo, formatUsd } from './format.ts';
 import { LiveStream, type StreamStatus } from './live-stream.ts';
 import { producerView } from './producer-state.ts';
-import { queuePositions } from './queue-position.ts';
+import { QueuedRuns } from './queued-runs.ts';
 import { RecentActivity } from './recent-activity.ts';
 import { describeActivity, type RunActivity } from './run-activity.ts';
 import { isStale, newerRun, STATUS_LABEL } from './run-status.ts';
@@ -84,9 +84,20 @@ function chipsOf(run: Run): string[] {
   return chips.slice(0, MAX_CHIPS);
 }
 
+export interface RunsListOptions {
+  /** A run appeared or changed in the runs feed. */
+  onChange(run: Run): void;
+  /** The runs feed (re)connected: what changed while it was away came with no message. */
+  onFeedOpen(): void;
+  /** A queued run's position in the queue changed (`queue`). */
+  onQueueChange(): void;
+}
+
 export class RunsList {
   readonly element: HTMLElement;
   readonly search: HTMLInputElement;
+  /** The whole queue, fed by this list's feed: the rows' positions and the run header's. */
+  readonly queue: QueuedRuns;
   #status: HTMLSelectElement;
   #runs = new Map<string, Run>();
   #rows = new Map<string, Row>();
@@ -97,11 +108,10 @@ export class RunsList {
   #next: string | undefined;
   #selected: string | undefined;
   #order: string[] = [];
-  #queuePositions = new Map<string, number>();
   #redrawTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
   #stream: LiveStream;
-  #onChange: (run: Run) => void;
+  #options: RunsListOptions;
   #counts: HTMLElement;
   #pending: HTMLButtonElement;
   #divider = element('div', { class: 'runs-divider', role: 'presentation', text: 'Earlier runs' });
@@ -113,8 +123,12 @@ export class RunsList {
     if (row && run) this.tickRow(row, run, Date.now());
   });
 
-  constructor(onChange: (run: Run) => void) {
-    this.#onChange = onChange;
+  constructor(options: RunsListOptions) {
+    this.#options = options;
+    this.queue = new QueuedRuns(() => {
+      this.#scheduleRender();
+      options.onQueueChange();
+    });
     this.search = element('input', {
       type: 'search',
       class: 'runs-search',
@@ -175,7 +189,11 @@ export class RunsList {
 
     this.#stream = new LiveStream({
       path: '/api/stream',
-      onOpen: () => void this.reload(),
+      onOpen: () => {
+        void this.reload();
+        void this.queue.load();
+        this.#options.onFeedOpen();
+      },
       onMessage: (message) => this.#apply(JSON.parse(message.data) as RunChange),
       onStatus: (status) => this.#showConnection(status),
     });
@@ -228,6 +246,7 @@ export class RunsList {
   }
 
   #apply(change: RunChange): void {
+    this.queue.apply(change);
     if (change.kind === 'worker') return; // the Workers view's
     if (change.kind === 'deleted') {
       this.#runs.delete(change.id);
@@ -237,7 +256,7 @@ export class RunsList {
       if (run === current) return;
       // A run outside the loaded page (or the search) only enters the list if it is new.
       if (current || this.#matches(run)) this.#runs.set(run.id, run);
-      this.#onChange(run);
+      this.#options.onChange(run);
     }
     this.#scheduleRender();
   }
@@ -281,7 +300,6 @@ export class RunsList {
     // pointer to leave (or for a click on "N new runs").
     const hold = changed && this.#pointerInside && !force && this.#order.length > 0;
     const shown = hold ? this.#order.filter((id) => this.#runs.has(id)) : order;
-    this.#queuePositions = queuePositions(this.#runs.values());
     for (const [id, row] of this.#rows) {
       if (!shown.includes(id)) {
         row.element.remove();
@@ -445,7 +463,7 @@ export class RunsList {
   tickRow(row: Row, run: Run, now: number): void {
     if (isLive(run)) this.#recent.refresh(run, now);
     const view = describeActivity(run, this.#recent.of(run.id), now);
-    const position = this.#queuePositions.get(run.id);
+    const position = run.status === 'queued' ? this.queue.position(run.id) : undefined;
     if (position !== undefined) view.text = `#${position} in queue (${run.task})`;
     row.activity.update(view);
     setText(row.started, formatStart(run.startedAt, now));

@@ -118,10 +118,13 @@ export class Approvals implements StoreListener {
         decision: String(decided.payload.decision),
         by: String(decided.payload.by),
       });
-    if (isTerminal(run.status) && this.#find(run.id, APPROVAL_REQUESTED, approvalId).length > 0)
+    if (this.#find(run.id, APPROVAL_REQUESTED, approvalId).length > 0) {
+      // Asked, never decided, no longer pending: the run ended, or its attempt was requeued.
+      const why = isTerminal(run.status) ? `the run is ${run.status}` : 'the run was requeued';
       return new ConflictError(
-        `approval ${quote(approvalId)} of run ${quote(run.id)} was closed undecided: the run is ${run.status}`,
+        `approval ${quote(approvalId)} of run ${quote(run.id)} was closed undecided: ${why}`,
       );
+    }
     return new NotFoundError(`approval ${quote(approvalId)} not found in run ${quote(run.id)}`);
   }
 

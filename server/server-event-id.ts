@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 
 const POOL_BYTES = 4096;
 const RANDOM_HEX_PER_ID = 19;
+/** 2^48: the seq takes the first 48 bits of the id. */
+const SEQ_WIDTH = 0x1000000000000;
 const SERVER_ID = /^([0-9a-f]{8})-([0-9a-f]{4})-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Random hex digits, refilled as they are used up (one hex conversion per pool, not per id). */
@@ -18,10 +20,11 @@ export function serverEventId(seq: number): string {
   }
   const random = pool.slice(used, used + RANDOM_HEX_PER_ID);
   used += RANDOM_HEX_PER_ID;
-  const seqHex = seq.toString(16).padStart(12, '0');
+  // 2^48 + seq has a fixed 13 hex digits; the leading 1 is dropped below.
+  const seqHex = (SEQ_WIDTH + seq).toString(16);
   const variant = ((parseInt(random[3]!, 16) & 0x3) | 0x8).toString(16);
   return (
-    `${seqHex.slice(0, 8)}-${seqHex.slice(8, 12)}-8${random.slice(0, 3)}-` +
+    `${seqHex.slice(1, 9)}-${seqHex.slice(9, 13)}-8${random.slice(0, 3)}-` +
     `${variant}${random.slice(4, 7)}-${random.slice(7, 19)}`
   );
 }

@@ -509,7 +509,9 @@ export class Store {
     const freshResults: Array<{ created: true; event: AgentEvent; record?: Buffer }> = [];
     const runIdJson = JSON.stringify(runId);
     const batchIds = new Map<string, AgentEvent>();
-    const lines: string[] = [];
+    // The group's records as one string (cheaper than joining lines), and where each line starts.
+    let text = '';
+    const starts: number[] = [];
     const toResult = (input: EventInput | ValidationError): AppendResult => {
       if (input instanceof ValidationError) return { refused: input };
       if (input.id !== undefined) {
@@ -521,8 +523,9 @@ export class Store {
         if (stored) return { created: false, event: stored };
       }
       const seq = state.run.lastSeq + fresh.length + 1;
+      const id = input.id ?? serverEventId(seq);
       const event: AgentEvent = {
-        id: input.id ?? serverEventId(seq),
+        id,
         seq,
         runId,
         ts: input.ts ?? time,
@@ -534,7 +537,9 @@ export class Store {
       event.payload = input.payload ?? {};
       if (input.id !== undefined) batchIds.set(event.id, event);
       fresh.push(event);
-      lines.push(eventRecord(event, runIdJson));
+      starts.push(text.length);
+      // A server-made id is hex and dashes: it needs no escaping.
+      text += eventRecord(event, runIdJson, input.id === undefined ? `"${id}"` : undefined) + '\n';
       const result = { created: true as const, event };
       freshResults.push(result);
       return result;
@@ -542,17 +547,20 @@ export class Store {
     const results = requests.map((inputs) => inputs.map(toResult));
     if (fresh.length === 0) return results;
 
-    const buffer = Buffer.from(lines.join('\n') + '\n');
+    const buffer = Buffer.from(text);
     const full = state.activeBytes > 0 && state.activeBytes + buffer.length > SEGMENT_MAX_BYTES;
     if (full || state.rollBeforeWrite) this.#roll(state);
     const before = state.activeBytes;
     this.#writeRecords(state, buffer, creation);
 
     const statusBefore = state.run.status;
-    this.#indexWritten(state, index, before, buffer, freshResults, batchIds, time);
+    // As many bytes as characters: every character is ASCII, so string offsets are byte offsets.
+    const byteStarts = buffer.length === text.length ? starts : undefined;
+    this.#indexWritten(state, index, before, buffer, byteStarts, freshResults, batchIds, time);
+    const lineOf = (i: number) => text.slice(starts[i]!, (starts[i + 1] ?? text.length) - 1);
     for (const listener of this.#listeners) {
       if (!listener.onEvent) continue;
-      for (let i = 0; i < fresh.length; i++) listener.onEvent(state.run, fresh[i]!, lines[i]!);
+      for (let i = 0; i < fresh.length; i++) listener.onEvent(state.run, fresh[i]!, lineOf(i));
     }
     this.#runChanged(state.run, state.run.status !== statusBefore);
     return results;
@@ -567,21 +575,27 @@ export class Store {
     index: RunIndex,
     before: number,
     buffer: Buffer,
+    byteStarts: number[] | undefined,
     written: Array<{ event: AgentEvent; record?: Buffer }>,
     producerIds: Map<string, AgentEvent>,
     time: string,
   ): void {
     const segment = index.segments[index.segments.length - 1]!;
     let start = 0;
-    for (const result of written) {
+    for (let i = 0; i < written.length; i++) {
+      const result = written[i]!;
       const { event } = result;
       while (segment.offsets.length < event.seq - segment.firstSeq) segment.offsets.push(NO_RECORD);
       segment.offsets.push(before + start);
-      const end = buffer.indexOf(0x0a, start);
-      result.record = buffer.subarray(start, end);
-      start = end + 1;
+      const next = byteStarts
+        ? (byteStarts[i + 1] ?? buffer.length)
+        : buffer.indexOf(0x0a, start) + 1;
+      result.record = buffer.subarray(start, next - 1);
+      start = next;
       // Server-made ids are found through the seq they carry; only producers' ids are indexed.
-      if (producerIds.has(event.id)) index.ids?.add(hashId(event.id), event.seq);
+      if (producerIds.size > 0 && producerIds.has(event.id)) {
+        index.ids?.add(hashId(event.id), event.seq);
+      }
       applyEventToRun(state.run, event, time);
     }
     segment.bytes = before + buffer.length;
@@ -630,15 +644,21 @@ export class Store {
   }
 
   /**
-   * Raw record lines after `after`, covering at most `count` seqs, for SSE replay; `through` is the
-   * last seq covered. Records that are not valid JSON (damaged bytes) are left out.
+   * Raw record lines after `after`, covering at most `count` seqs and, past one record, at most
+   * `maxBytes`, for SSE replay; `through` is the last seq covered. Records that are not valid JSON
+   * (damaged bytes) are left out.
    */
-  readLines(runId: string, after: number, count: number): RecordLines & { through: number } {
+  readLines(
+    runId: string,
+    after: number,
+    count: number,
+    maxBytes = Infinity,
+  ): RecordLines & { through: number } {
     const state = this.#state(runId);
     const from = Math.max(after + 1, state.firstSeq);
     const n = Math.min(count, state.run.lastSeq - from + 1);
     if (n <= 0) return { seqs: [], lines: [], through: after };
-    const records = this.#read(() => readRecordLines(this.#index(state), from, n));
+    const records = this.#read(() => readRecordLines(this.#index(state), from, n, maxBytes));
     const seqs: number[] = [];
     const lines: string[] = [];
     records.lines.forEach((line, i) => {
@@ -647,7 +667,7 @@ export class Store {
         lines.push(line);
       } else this.#damagedRecord(state, records.seqs[i]!);
     });
-    return { seqs, lines, through: from + n - 1 };
+    return { seqs, lines, through: records.through };
   }
 
   firstSeq(runId: string): number {

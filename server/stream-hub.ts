@@ -1,6 +1,7 @@
 // Live fan-out to SSE subscribers: per-run event streams and the run-list stream.
 // A run subscriber first replays what it missed from the store, then switches to live delivery in
 // the same tick as it catches up, so the seam has no gap and no duplicate.
+import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import {
   HEARTBEAT_MS,
@@ -15,7 +16,21 @@ import type { Store, StoreListener } from './store.ts';
 const REPLAY_BATCH = 1000;
 /** Held frames are handed to Node this much at a time, each time its buffer drains. */
 const FLUSH_BYTES = 64 * 1024;
+/**
+ * Record bytes replayed per read (past one record). A replay batch is built for one subscriber
+ * alone and held until its socket takes it, so this, not the run's history, is what each of
+ * hundreds of subscribers that stopped reading mid-replay costs the server.
+ */
+const REPLAY_BATCH_BYTES = 16 * 1024;
 const HEARTBEAT_BYTES = Buffer.byteLength(SSE_HEARTBEAT);
+/**
+ * A run's records go out to its subscribers at most once per this many ms per subscriber, so a
+ * fan-out costs the server at most ~50,000 socket writes a second whatever the number of
+ * subscribers: one write per subscriber for a run of 500 carries the records of 10 ms, where
+ * one write per record would spend the server's core in writev at 1,000 events/s. A run with a
+ * few subscribers waits microseconds, and records arriving after a quiet spell go out at once.
+ */
+const FANOUT_SPACING_MS_PER_SUBSCRIBER = 0.02;
 
 /**
  * Frames held for a response whose socket is not taking more (or a replay batch being handed over). They stay here, not in Node's
@@ -44,6 +59,14 @@ interface RunSubscriber {
   live: boolean;
 }
 
+/** Frames of records written since a run's last fan-out, from `firstSeq` on. */
+interface Outgoing {
+  firstSeq: number;
+  frames: string[];
+  /** Set while the fan-out waits for the run's spacing to pass. */
+  timer?: NodeJS.Timeout;
+}
+
 export class StreamHub implements StoreListener {
   #store: Store;
   #runSubscribers = new Map<string, Set<RunSubscriber>>();
@@ -53,8 +76,9 @@ export class StreamHub implements StoreListener {
   #pending = new Map<string, NodeJS.Timeout>();
   #heartbeat: NodeJS.Timeout;
   #backlogs = new Map<ServerResponse, Backlog>();
-  /** Frames of records written in this turn, per run, from `firstSeq` on. */
-  #outgoing = new Map<string, { firstSeq: number; frames: string[] }>();
+  #outgoing = new Map<string, Outgoing>();
+  /** When each run with subscribers last fanned out, performance.now() ms. */
+  #fannedOutAt = new Map<string, number>();
 
   constructor(store: Store) {
     this.#store = store;
@@ -87,8 +111,10 @@ export class StreamHub implements StoreListener {
     res.on('close', () => {
       this.#backlogs.delete(res);
       set.delete(subscriber);
-      if (set.size === 0 && this.#runSubscribers.get(runId) === set)
+      if (set.size === 0 && this.#runSubscribers.get(runId) === set) {
         this.#runSubscribers.delete(runId);
+        this.#fannedOutAt.delete(runId);
+      }
     });
     this.#replay(runId, subscriber);
   }
@@ -113,6 +139,7 @@ export class StreamHub implements StoreListener {
   closeAll(): void {
     clearInterval(this.#heartbeat);
     for (const timer of this.#pending.values()) clearTimeout(timer);
+    for (const outgoing of this.#outgoing.values()) clearTimeout(outgoing.timer);
     for (const res of [...this.#all()]) res.end();
   }
 
@@ -135,6 +162,7 @@ export class StreamHub implements StoreListener {
         runId,
         subscriber.cursor,
         REPLAY_BATCH,
+        REPLAY_BATCH_BYTES,
       );
       let chunk = '';
       for (let i = 0; i < lines.length; i++) chunk += formatSse(lines[i]!, seqs[i]);
@@ -151,41 +179,51 @@ export class StreamHub implements StoreListener {
     }
   }
 
-  /** Queues a written record; the records of one turn go out together, one write per subscriber. */
+  /**
+   * Queues a written record. The records of one turn go out together, one write per subscriber,
+   * and so do those of the next FANOUT_SPACING_MS_PER_SUBSCRIBER × subscribers after a fan-out.
+   */
   onEvent(run: Run, event: AgentEvent, line: string): void {
     const runId = run.id;
     const { seq } = event;
-    if (!this.#runSubscribers.has(runId)) return;
-    if (this.#outgoing.size === 0) queueMicrotask(() => this.#sendOutgoing());
-    let frames = this.#outgoing.get(runId);
-    if (!frames) this.#outgoing.set(runId, (frames = { firstSeq: seq, frames: [] }));
-    frames.frames.push(formatSse(line, seq));
+    const set = this.#runSubscribers.get(runId);
+    if (!set) return;
+    let outgoing = this.#outgoing.get(runId);
+    if (!outgoing) {
+      this.#outgoing.set(runId, (outgoing = { firstSeq: seq, frames: [] }));
+      const due =
+        (this.#fannedOutAt.get(runId) ?? -Infinity) + set.size * FANOUT_SPACING_MS_PER_SUBSCRIBER;
+      const wait = due - performance.now();
+      if (wait <= 0) queueMicrotask(() => this.#fanOut(runId));
+      else outgoing.timer = setTimeout(() => this.#fanOut(runId), wait);
+    }
+    outgoing.frames.push(formatSse(line, seq));
   }
 
-  #sendOutgoing(): void {
-    const outgoing = this.#outgoing;
-    this.#outgoing = new Map();
-    for (const [runId, { firstSeq, frames }] of outgoing) {
-      const set = this.#runSubscribers.get(runId);
-      if (!set) continue;
-      const lastSeq = firstSeq + frames.length - 1;
-      let chunk: string | undefined;
-      let bytes = 0;
-      for (const subscriber of set) {
-        if (!subscriber.live || subscriber.cursor >= lastSeq) continue;
-        // A subscriber that caught up in this same turn already has the first of these records.
-        if (subscriber.cursor >= firstSeq) {
-          const rest = frames.slice(subscriber.cursor - firstSeq + 1).join('');
-          this.#send(subscriber.res, rest, Buffer.byteLength(rest));
-        } else {
-          if (chunk === undefined) {
-            chunk = frames.join('');
-            bytes = Buffer.byteLength(chunk);
-          }
-          this.#send(subscriber.res, chunk, bytes);
+  #fanOut(runId: string): void {
+    const outgoing = this.#outgoing.get(runId);
+    this.#outgoing.delete(runId);
+    const set = this.#runSubscribers.get(runId);
+    if (!outgoing || !set) return;
+    this.#fannedOutAt.set(runId, performance.now());
+    const { firstSeq, frames } = outgoing;
+    const lastSeq = firstSeq + frames.length - 1;
+    let chunk: string | undefined;
+    let bytes = 0;
+    for (const subscriber of set) {
+      if (!subscriber.live || subscriber.cursor >= lastSeq) continue;
+      // A subscriber that caught up since these records were written already has the first ones.
+      if (subscriber.cursor >= firstSeq) {
+        const rest = frames.slice(subscriber.cursor - firstSeq + 1).join('');
+        this.#send(subscriber.res, rest, Buffer.byteLength(rest));
+      } else {
+        if (chunk === undefined) {
+          chunk = frames.join('');
+          bytes = Buffer.byteLength(chunk);
         }
-        subscriber.cursor = lastSeq;
+        this.#send(subscriber.res, chunk, bytes);
       }
+      subscriber.cursor = lastSeq;
     }
   }
 
@@ -284,6 +322,9 @@ export class StreamHub implements StoreListener {
     if (pending) clearTimeout(pending);
     this.#pending.delete(id);
     this.#lastSent.delete(id);
+    clearTimeout(this.#outgoing.get(id)?.timer);
+    this.#outgoing.delete(id);
+    this.#fannedOutAt.delete(id);
     for (const subscriber of this.#runSubscribers.get(id) ?? []) subscriber.res.end();
     this.#runSubscribers.delete(id);
     this.#broadcastList({ kind: 'deleted', id });

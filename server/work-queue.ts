@@ -12,6 +12,7 @@ import { formatSse } from '../shared/sse.ts';
 import type {
   ClaimMessage,
   EventInput,
+  JsonObject,
   Run,
   WorkerAnnouncement,
   WorkerInfo,
@@ -303,15 +304,22 @@ export class WorkQueue implements StoreListener {
       const attempt = run.attempt ?? 1;
       try {
         if (attempt < (run.maxAttempts ?? 1)) {
+          // The attempt that asked is gone: its questions close with it, and the event says so.
+          const closed = run.control?.approvals?.map((entry) => entry.approvalId) ?? [];
           this.#store.updateRun(runId, ({ worker: _, control: __, ...rest }) => ({
             ...rest,
             status: 'queued',
           }));
-          this.#append(runId, {
-            type: 'run.requeued',
-            level: 'warn',
-            payload: { message: `Requeued: ${why}`, reason: 'worker-lost', attempt },
-          });
+          const payload: JsonObject = {
+            message: `Requeued: ${why}`,
+            reason: 'worker-lost',
+            attempt,
+          };
+          if (closed.length > 0) {
+            payload.message += ` (${closed.length} pending approval${closed.length === 1 ? '' : 's'} closed)`;
+            payload.closedApprovals = closed;
+          }
+          this.#append(runId, { type: 'run.requeued', level: 'warn', payload });
         } else {
           this.#append(runId, {
             type: 'run.error',

@@ -9,7 +9,7 @@ import {
 import { CONTROL_CONFIRMATION } from './control-transitions.ts';
 import { USAGE_REPORT } from './span-events.ts';
 import type { AgentEvent, Run, RunStatus, TerminalStatus } from './types.ts';
-import { addUsage, hasUsage } from './usage.ts';
+import { addUsage, hasUsage, withUsageInMetadata } from './usage.ts';
 import { isTerminal } from './validate.ts';
 
 /** The event a producer posts to end its run with each final status. */
@@ -22,17 +22,18 @@ export const ENDING_TYPE_BY_STATUS = {
 /** The event types that mark a failed run (`error` is the original system's spelling). */
 export const FAILURE_TYPES = [ENDING_TYPE_BY_STATUS.error, 'error'] as const;
 
-const STATUS_BY_TYPE: Record<string, RunStatus> = {
-  [ENDING_TYPE_BY_STATUS.completed]: 'completed',
-  ...Object.fromEntries(FAILURE_TYPES.map((type) => [type, 'error' as const])),
-  [ENDING_TYPE_BY_STATUS.stopped]: 'stopped',
-  [CONTROL_CONFIRMATION.pause]: 'paused',
-  [CONTROL_CONFIRMATION.resume]: 'running',
-};
+/** A Map: looked up for every event stored, and a miss must not search Object.prototype. */
+const STATUS_BY_TYPE = new Map<string, RunStatus>([
+  [ENDING_TYPE_BY_STATUS.completed, 'completed'],
+  ...FAILURE_TYPES.map((type) => [type, 'error'] as const),
+  [ENDING_TYPE_BY_STATUS.stopped, 'stopped'],
+  [CONTROL_CONFIRMATION.pause, 'paused'],
+  [CONTROL_CONFIRMATION.resume, 'running'],
+]);
 
 /** The event types that end a run: its status becomes terminal. */
 export const ENDING_TYPES: ReadonlySet<string> = new Set(
-  Object.keys(STATUS_BY_TYPE).filter((type) => isTerminal(STATUS_BY_TYPE[type]!)),
+  [...STATUS_BY_TYPE].filter(([, status]) => isTerminal(status)).map(([type]) => type),
 );
 
 /** A tool.result that carries an `error` or `success: false` is a failed call. */
@@ -108,10 +109,13 @@ export function applyEventToRun(run: Run, event: AgentEvent, now: string): boole
   if (event.type === USAGE_REPORT) {
     const usage = { ...run.usage };
     addUsage(usage, event.payload);
-    if (hasUsage(usage)) run.usage = usage;
+    if (hasUsage(usage)) {
+      run.usage = usage;
+      run.metadata = withUsageInMetadata(run.metadata, usage);
+    }
   }
 
-  const next = STATUS_BY_TYPE[event.type];
+  const next = STATUS_BY_TYPE.get(event.type);
   // A producer's confirmation settles the control request it answers.
   const pending = run.control?.pending;
   if (pending !== undefined && CONTROL_CONFIRMATION[pending] === event.type)

@@ -44,3 +44,18 @@ export function totalTokens(usage: Usage | undefined): number | undefined {
 export function hasUsage(usage: Usage): boolean {
   return SUMMED.some((field) => usage[field] !== undefined);
 }
+
+/** The totals the protocol also writes into a run's metadata, under these same names. */
+export const USAGE_METADATA_FIELDS = ['costUsd', 'inputTokens', 'outputTokens'] as const;
+
+/**
+ * The run's metadata with its usage totals written in (`costUsd`, `inputTokens`, `outputTokens`,
+ * each once some report carried it), as a new object, so a reader of the old one never sees it
+ * change under it.
+ */
+export function withUsageInMetadata(metadata: JsonObject, usage: Usage): JsonObject {
+  const next = { ...metadata };
+  for (const field of USAGE_METADATA_FIELDS)
+    if (usage[field] !== undefined) next[field] = usage[field];
+  return next;
+}

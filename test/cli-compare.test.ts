@@ -166,9 +166,12 @@ test('agent-ops compare', async (t) => {
     });
   }
 
-  await t.test('an unknown run exits 1 naming it', async () => {
+  await t.test('an unknown run exits 1 naming it, with no retry noise after it', async () => {
     const result = await runCli(['compare', 'base', 'nope', ...base]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /no run "nope"/);
+    // The requests still in flight when it gives up are dropped, not retried out loud.
+    assert.deepEqual(result.stderr.trim().split('\n'), [
+      `agent-ops: no run "nope" on ${server.url}; \`agent-ops ls\` lists the runs there`,
+    ]);
   });
 });

@@ -323,6 +323,7 @@ test('agent-ops (the runner)', async (t) => {
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGHUP', 129],
   ] as const) {
     await t.test(`on ${signal} posts run.stopped with the reason and exits ${code}`, async (t) => {
       const runId = `runner-${signal}`;

@@ -299,6 +299,21 @@ test('agent-ops worker', async (t) => {
     },
   );
 
+  await t.test(
+    'a closed terminal (SIGHUP) stops its runs, exits 129 and leaves no process behind',
+    async () => {
+      const hungUp = await startWorker(['--task', hang('hung-up')]);
+      const runId = (await enqueue(['hung-up'])).stdout.trim();
+      await untilStatus(runId, 'running');
+      const pid = await commandPid(runId);
+      hungUp.proc.kill('SIGHUP');
+      const result = await hungUp.exited;
+      assert.equal(result.code, 129, result.stderr);
+      assert.equal((await storedRun(url, runId)).status, 'stopped');
+      assert.equal(alive(pid), false);
+    },
+  );
+
   await t.test('a second Ctrl-C kills at once', async () => {
     const stubborn = await startWorker([
       '--grace',

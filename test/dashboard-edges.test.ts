@@ -1,15 +1,19 @@
 // The dashboard at its edges, in a real browser against the real server: a run whose oldest events
-// retention removed, and a tab that is hidden while events arrive.
+// retention removed, a tab that is hidden while events arrive, and a deep link opened before its
+// run exists.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { EventInput, Health } from '../shared/types.ts';
 import { browserFor, browserSuite, renderedSeqs } from './helpers/browser.ts';
 import { api } from './helpers/http.ts';
-import { serverFor } from './helpers/server.ts';
+import { serverFor, startServer, tempDir, type ServerHandle } from './helpers/server.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const WAIT_MS = 10_000;
+/** A stream that lost its server retries with a backoff of up to 10 s. */
+const RECONNECT_WAIT_MS = 30_000;
 
 /** Checks `check` over `polls` polls, 50 ms apart; fails as soon as it does not hold. */
 async function holds(what: string, polls: number, check: () => Promise<boolean>): Promise<void> {
@@ -40,7 +44,7 @@ function setVisibility(page: Page, hidden: boolean): Promise<void> {
   }, hidden);
 }
 
-test('dashboard edges', { timeout: 60_000, ...browserSuite }, async (t) => {
+test('dashboard edges', { timeout: 120_000, ...browserSuite }, async (t) => {
   const browser = await browserFor(t);
   // The hidden-tab run needs a server without retention, which would soon remove its events.
   const server = await serverFor(t, { args: ['--retention', '15'] });
@@ -123,6 +127,88 @@ test('dashboard edges', { timeout: 60_000, ...browserSuite }, async (t) => {
       await waitFor('live events to keep coming', async () =>
         isRun(await renderedSeqs(page), 1, 16),
       );
+      await page.context().close();
+    },
+  );
+
+  await t.test(
+    'a deep link to a run that does not exist yet says so, then opens the run once it appears',
+    async () => {
+      const page = await openPage(plain.url, '#/runs/not-yet');
+      await page
+        .locator('.placeholder', { hasText: 'No run with id "not-yet" yet' })
+        .waitFor({ timeout: WAIT_MS });
+      await post(plain.url, 'not-yet', ticks(3, 1));
+      await page
+        .locator('.run-header .run-id', { hasText: 'not-yet' })
+        .waitFor({ timeout: WAIT_MS });
+      await waitFor('its events', async () => isRun(await renderedSeqs(page), 1, 3));
+      await post(plain.url, 'not-yet', ticks(1, 4));
+      await waitFor('its events to stream in live', async () =>
+        isRun(await renderedSeqs(page), 1, 4),
+      );
+      await page.context().close();
+    },
+  );
+
+  await t.test(
+    'a deep link opens a run created while the page was asking for it (its 404 crossed the run)',
+    async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      // The server's 404 for the run is held until the run exists and the runs list has shown
+      // it: the page learns of the run from the feed before it reads that the run is missing.
+      await context.route(
+        '**/api/runs/crossed',
+        async (route) => {
+          const missing = await route.fetch();
+          assert.equal(missing.status(), 404);
+          await post(plain.url, 'crossed', ticks(2, 1));
+          await page.locator('.run-row[data-run-id="crossed"]').waitFor({ timeout: WAIT_MS });
+          await route.fulfill({ response: missing });
+        },
+        { times: 1 },
+      );
+      await page.goto(`${plain.url}/#/runs/crossed`);
+      await page
+        .locator('.run-header .run-id', { hasText: 'crossed' })
+        .waitFor({ timeout: WAIT_MS });
+      await waitFor('its events', async () => isRun(await renderedSeqs(page), 1, 2));
+      await context.close();
+    },
+  );
+
+  await t.test(
+    'a deep link opens its run when the runs feed comes back, if the run began while it was away',
+    async (st) => {
+      const dataDir = tempDir();
+      const servers: ServerHandle[] = [];
+      st.after(async () => {
+        await Promise.all(servers.map((s) => s.stop()));
+        rmSync(dataDir, { recursive: true, force: true });
+      });
+      const first = await startServer({ dataDir });
+      servers.push(first);
+      const page = await openPage(first.url, '#/runs/while-away');
+      await page
+        .locator('.placeholder', { hasText: 'No run with id "while-away" yet' })
+        .waitFor({ timeout: WAIT_MS });
+      // The feed stays away until the run exists on the restarted server, so the page is never
+      // told of it: only its own reconnect can find it.
+      await page.context().route('**/api/stream', (route) => route.abort());
+      await first.kill();
+      await page
+        .locator('.sidebar .connection', { hasText: 'offline' })
+        .waitFor({ timeout: WAIT_MS });
+      const again = await startServer({ dataDir, port: first.port });
+      servers.push(again);
+      await post(again.url, 'while-away', ticks(1, 1));
+      await page.context().unroute('**/api/stream');
+      await page.locator('.run-header .run-id', { hasText: 'while-away' }).waitFor({
+        timeout: RECONNECT_WAIT_MS,
+      });
+      await waitFor('its event', async () => isRun(await renderedSeqs(page), 1, 1));
       await page.context().close();
     },
   );

@@ -215,6 +215,27 @@ test('dashboard', { timeout: 240_000, ...browserSuite }, async (t) => {
   });
 
   await t.test(
+    'usage totals the server copies into metadata are shown once, as facts, not again as metadata',
+    async () => {
+      await createRun({ id: 'with-usage', metadata: { owner: 'ci-bot' } });
+      const report = await api(server.url, '/api/runs/with-usage/events', {
+        body: {
+          type: 'usage.report',
+          payload: { inputTokens: 1200, outputTokens: 34, costUsd: 0.5 },
+        },
+      });
+      assert.equal(report.status, 201, report.text);
+      const stored = await api<Run>(server.url, '/api/runs/with-usage');
+      assert.equal(stored.body.metadata.costUsd, 0.5, 'the server copies the totals in');
+      const { page, context } = await openPage(server.url, '/#/runs/with-usage');
+      await page.locator('.run-facts').getByText('$0.5000').waitFor({ timeout: WAIT_MS });
+      const keys = await page.locator('.run-metadata .meta-item dt').allTextContents();
+      assert.deepEqual(keys, ['owner']);
+      await context.close();
+    },
+  );
+
+  await t.test(
     'Freeze view holds the view and buffers what arrives; Follow shows all of it',
     async () => {
       await createRun({ id: 'pausing' });

@@ -34,6 +34,9 @@ test('POST /v1/traces', async (t) => {
         source: 'otlp',
         traceId: agent.traceId,
         'service.name': SERVICE_NAME,
+        // The usage totals, as in every run's metadata.
+        inputTokens: 2000,
+        outputTokens: 460,
       });
       assert.equal(run.toolCallCount, 2);
       assert.equal(run.errorCount, 1, 'the failed tool call');

@@ -246,6 +246,8 @@ test('serve --otlp-endpoint', async (t) => {
           'agent_ops.run.status': 'error',
           'agent_ops.run.metadata.repo': 'agent-ops',
           'agent_ops.run.metadata.attempt': 2,
+          'agent_ops.run.metadata.inputTokens': 1200,
+          'agent_ops.run.metadata.outputTokens': 340,
           'gen_ai.usage.input_tokens': 1200,
           'gen_ai.usage.output_tokens': 340,
           'error.type': '_OTHER',

@@ -94,6 +94,37 @@ test('/api/runs/:id/events', async (t) => {
   });
 
   await t.test(
+    'a batch mixing ASCII and other text answers and stores every record whole',
+    async () => {
+      const runId = await newRun();
+      const texts = [
+        'plain',
+        'é ✓ 🚀',
+        'plain again',
+        '\u2028 line separator',
+        'lone \ud800',
+        'end',
+      ];
+      const batch = texts.map((text) => ({ type: 'note', payload: { text } }));
+      const res = await api<{ results: Array<{ status: number; event: AgentEvent }> }>(
+        url,
+        `/api/runs/${runId}/events`,
+        { body: batch },
+      );
+      assert.equal(res.status, 201, res.text);
+      const answered = res.body.results.map((result) => result.event);
+      // JSON.stringify writes a lone surrogate as an escape, so even that comes back as sent.
+      assert.deepEqual(
+        answered.map((event) => event.payload.text),
+        texts,
+      );
+      assert.deepEqual(await getEvents(runId), answered);
+      const page = await api<AgentEvent[]>(url, `/api/runs/${runId}/events?after=3`);
+      assert.deepEqual(page.body, answered.slice(3));
+    },
+  );
+
+  await t.test(
     're-posting an id answers 200 with the stored event and stores nothing',
     async () => {
       const runId = await newRun();

@@ -247,6 +247,38 @@ test('work queue', async (t) => {
     },
   );
 
+  await t.test(
+    "a requeued run's pending approvals are closed, named in run.requeued, and cannot be decided",
+    async () => {
+      const run = await enqueue(quick.url, { task: 'asking', maxAttempts: 2 });
+      const first = await connect(quick.url, ['asking']);
+      await first.claims(1);
+      for (const approvalId of ['deploy', 'delete'])
+        assert.equal(
+          (
+            await api(quick.url, `/api/runs/${run.id}/events`, {
+              body: { type: 'approval.requested', payload: { approvalId, title: approvalId } },
+            })
+          ).status,
+          201,
+        );
+      first.close();
+      await waitFor('the run to be requeued', async () => {
+        return (await storedRun(quick.url, run.id)).status === 'queued';
+      });
+      const event = (await storedEvents(quick.url, run.id)).find((e) => e.type === 'run.requeued');
+      assert.deepEqual(event.payload.closedApprovals, ['deploy', 'delete']);
+      assert.match(event.payload.message, /2 pending approvals closed/);
+      const listed = await api<unknown[]>(quick.url, `/api/approvals?runId=${run.id}`);
+      assert.deepEqual(listed.body, []);
+      const late = await api(quick.url, `/api/runs/${run.id}/approvals/deploy`, {
+        body: { decision: 'approve' },
+      });
+      assert.equal(late.status, 409, late.text);
+      assert.match(late.body.error, /closed undecided: the run was requeued/);
+    },
+  );
+
   await t.test('worker changes appear on /api/stream', async () => {
     const stream = await openSse(`${patient.url}/api/stream`);
     t.after(() => stream.close());

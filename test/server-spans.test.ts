@@ -265,6 +265,40 @@ test('/api/runs/:id/spans', async (t) => {
     assert.equal(span.durationMs, undefined);
   });
 
+  await t.test(
+    'usage totals also go into the run metadata as costUsd, inputTokens and outputTokens',
+    async () => {
+      const runId = 'usage-in-metadata';
+      await api(server.url, '/api/runs', { body: { id: runId, metadata: { owner: 'ana' } } });
+      await post(server.url, runId, [
+        {
+          type: 'usage.report',
+          payload: { inputTokens: 100, outputTokens: 20, cacheReadTokens: 7 },
+        },
+        { type: 'usage.report', payload: { inputTokens: 50, costUsd: 0.25, reportId: 'r1' } },
+        { type: 'usage.report', payload: { inputTokens: 50, costUsd: 0.25, reportId: 'r1' } },
+      ]);
+      const run = (await api(server.url, `/api/runs/${runId}`)).body;
+      assert.deepEqual(run.usage, {
+        inputTokens: 150,
+        outputTokens: 20,
+        cacheReadTokens: 7,
+        costUsd: 0.25,
+      });
+      assert.deepEqual(run.metadata, {
+        owner: 'ana',
+        inputTokens: 150,
+        outputTokens: 20,
+        costUsd: 0.25,
+      });
+
+      const tokensOnly = 'usage-in-metadata-no-cost';
+      await post(server.url, tokensOnly, { type: 'usage.report', payload: { outputTokens: 5 } });
+      const noCost = (await api(server.url, `/api/runs/${tokensOnly}`)).body;
+      assert.deepEqual(noCost.metadata, { outputTokens: 5 }, 'an unknown cost stays unknown');
+    },
+  );
+
   await t.test('keeps every span and usage total across a restart', async () => {
     const before = (await api(server.url, '/api/runs/nested/spans')).body;
     const usageBefore = (await api(server.url, '/api/runs/run-trace-1/usage')).body;

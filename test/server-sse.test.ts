@@ -248,6 +248,40 @@ test('/api/runs/:id/stream and /api/stream', { timeout: 120_000 }, async (t) => 
     clients.forEach((c) => c.close());
   });
 
+  await t.test(
+    'hundreds of subscribers of one run, late joiners included, each get every event in order',
+    async () => {
+      const runId = await newRun();
+      const SUBSCRIBERS = 300;
+      const PRODUCERS = 20;
+      const EACH = 6;
+      const MAX_JOINERS = 30;
+      const clients = await Promise.all(
+        Array.from({ length: SUBSCRIBERS }, () => open(`/api/runs/${runId}/stream`)),
+      );
+      // Many producers posting one event at a time: records keep arriving while the fan-out to
+      // this many subscribers waits its turn, and subscribers join one after another meanwhile.
+      let posting = true;
+      const joining = (async () => {
+        for (let j = 0; j < MAX_JOINERS && posting; j++) {
+          clients.push(await open(`/api/runs/${runId}/stream`));
+        }
+      })();
+      await Promise.all(
+        Array.from({ length: PRODUCERS }, async (_, p) => {
+          for (let i = 0; i < EACH; i++) await post(runId, { type: 'single', payload: { p, i } });
+        }),
+      );
+      posting = false;
+      await joining;
+      const last = PRODUCERS * EACH;
+      for (const [n, client] of clients.entries()) {
+        assertContiguous(await takeThrough(client, last), 1, last, `subscriber ${n}`);
+        client.close();
+      }
+    },
+  );
+
   await t.test("an unknown run's stream is 404 and does not create the run", async () => {
     const res = await api(url, '/api/runs/phantom-run/stream');
     assert.equal(res.status, 404);

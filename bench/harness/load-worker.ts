@@ -9,9 +9,9 @@
 // - 'batch'   the same with arrays of `batchSize` events per request.
 // - 'fill'    'batch' with a fixed amount of work instead of a window: `batchesPerRun` arrays to
 //             each of `runIds`, then stop.
-// - 'produce' open loop: `ratePerS` single events carrying their send time, for the SSE latency
-//             test; at most `connections` in flight, so a slow answer delays the next send instead
-//             of inflating its measured latency.
+// - 'produce' open loop: `ratePerS` single events carrying their send time (and `padBytes` of
+//             filler, when given), for the SSE latency test; at most `connections` in flight, so a
+//             slow answer delays the next send instead of inflating its measured latency.
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -46,6 +46,8 @@ export type LoadJob =
       runId: string;
       connections: number;
       ratePerS: number;
+      /** Filler in each event's payload, so that a stalled subscriber's backlog grows faster. */
+      padBytes?: number;
       startAt: number;
       warmupMs: number;
       durationMs: number;
@@ -319,6 +321,7 @@ async function produce(job: Extract<LoadJob, { mode: 'produce' }>) {
   const intervalMs = 1000 / job.ratePerS;
   const total = Math.round((job.ratePerS * (job.warmupMs + job.durationMs)) / 1000);
   const warmCount = Math.round((job.ratePerS * job.warmupMs) / 1000);
+  const pad = job.padBytes ? `,"pad":"${'x'.repeat(job.padBytes)}"` : '';
   const cpuAtStart = process.cpuUsage();
 
   await sleepUntil(job.startAt);
@@ -330,7 +333,7 @@ async function produce(job: Extract<LoadJob, { mode: 'produce' }>) {
       inFlight++;
       const sentAt = preciseNow();
       const body = Buffer.from(
-        `{"type":"bench.latency","payload":{"i":${i},"sentAt":${sentAt},"warm":${i < warmCount}}}`,
+        `{"type":"bench.latency","payload":{"i":${i},"sentAt":${sentAt},"warm":${i < warmCount}${pad}}}`,
       );
       post(agent, target, path, body)
         .then((answer) => {

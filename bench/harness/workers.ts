@@ -1,12 +1,13 @@
-// The bench's worker processes (load-worker.ts, subscribe-worker.ts, store-fill-worker.ts), forked
-// and spoken to over IPC, so that no load shares an event loop with the server it measures or with
-// the bench.
+// The bench's worker processes (load-worker.ts, subscribe-worker.ts, stall-worker.ts,
+// store-fill-worker.ts), forked and spoken to over IPC, so that no load shares an event loop with
+// the server it measures or with the bench.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.ts';
 
 export const LOAD_WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
 export const SUBSCRIBE_WORKER = fileURLToPath(new URL('./subscribe-worker.ts', import.meta.url));
+export const STALL_WORKER = fileURLToPath(new URL('./stall-worker.ts', import.meta.url));
 export const STORE_FILL_WORKER = fileURLToPath(new URL('./store-fill-worker.ts', import.meta.url));
 
 /** How long a worker may take to start and say 'online'. */

@@ -1,10 +1,10 @@
 // The dashboard in Debian's chromium (playwright-core, through test/helpers/browser.ts), against
 // a server of its own.
 //
-// 1. Opening a 100,000-event run: one run filled by batch POSTs of 1000 (load-worker.ts's 'fill'
+// 1. Opening a 1,000,000-event run: one run filled by batch POSTs of 1000 (load-worker.ts's 'fill'
 //    job); the browser opens the dashboard at '#/', then inside the page we note
 //    performance.now(), set location.hash = '#/runs/<id>' and poll once per frame until the row of
-//    seq 100,000 holds its event (not the "loading…" placeholder that carries the same data-seq
+//    seq 1,000,000 holds its event (not the "loading…" placeholder that carries the same data-seq
 //    while its page is fetched) and has been painted. The check runs in a task queued from
 //    requestAnimationFrame, so it comes after that frame was drawn, and the virtual list renders
 //    in requestAnimationFrame or in scroll events, both before the paint. Median of 3 opens, with
@@ -37,7 +37,7 @@ import { LOAD_WORKER, Worker } from '../harness/workers.ts';
 
 export const title = 'dashboard';
 
-const BIG_RUN_EVENTS = 100_000;
+const BIG_RUN_EVENTS = 1_000_000;
 const FILL_BATCH = 1000;
 const FILL_CONNECTIONS = 2;
 const FILL_TIMEOUT_MS = 120_000;
@@ -209,7 +209,7 @@ async function closeRunView(page: Page): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1. Opening a 100,000-event run.
+// 1. Opening a 1,000,000-event run.
 
 async function measureOpen(report: Report, browser: Browser, server: BenchServer, runId: string) {
   const [context, page] = await openPage(browser, server.url);

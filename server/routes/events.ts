@@ -149,8 +149,9 @@ export function eventRoutes({ store }: AppServices): Route[] {
           inputs.filter((input) => input !== undefined),
         );
         // Conflicts never reach the store; they go back into their places in the answer.
+        let next = 0;
         const results: AppendResult[] = inputs.map((input, i) =>
-          input === undefined ? { refused: conflicts.get(i)! } : appended.shift()!,
+          input === undefined ? { refused: conflicts.get(i)! } : appended[next++]!,
         );
         const allStored = results.every((result) => !('refused' in result));
         sendJsonBytes(res, allStored ? 201 : 207, batchAnswer(results));
