@@ -1,9 +1,8 @@
 // The store the `store` scenario fills: 10,000,000 events in 100,000 runs, shaped like a team's
 // server after months of use. Most runs are short (a CI smoke test, a quick CLI run), a few
-// thousand are an agent's working session, and a handful ran for days. Every run is made the way
-// the CLI makes one (POST /api/runs with a title and metadata) and every event carries a producer
-// id (a random UUID, as the CLI's sender gives each event), so loading a run's index builds its id
-// set, as it does for real traffic.
+// thousand are an agent's working session, and a handful ran for days. Every run has a title and
+// metadata, as the CLI gives it, and every event a producer id (a random UUID, as the CLI's sender
+// gives each), so the store holds, and writing to a run loads, the id set real traffic makes.
 //
 //   tier     runs     events each          events
 //   small    96,000   1–24 (12.5 on avg)   1,200,000
