@@ -38,8 +38,25 @@ export interface ServerOptions {
   launcher?: string[];
 }
 
+/** Every directory tempDir made in this test process: removed when the process exits. */
+const madeDirs: string[] = [];
+
+/** A new directory under the system's temporary one, gone when this test file's process ends. */
 export function tempDir(prefix = 'agent-ops-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (madeDirs.length === 0) process.once('exit', removeMadeDirs);
+  madeDirs.push(dir);
+  return dir;
+}
+
+function removeMadeDirs(): void {
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Still mounted (a fault test's file system): its own cleanup unmounts it.
+    }
+  }
 }
 
 /**
