@@ -7,19 +7,15 @@ import { test } from 'node:test';
 import type { Health, Run } from '../shared/types.ts';
 import { api } from './helpers/http.ts';
 import { startServer, type ServerHandle } from './helpers/server.ts';
-import { mountSmallDisk } from './helpers/small-disk.ts';
+import { diskSuite, mountSmallDisk } from './helpers/small-disk.ts';
 
 const DISK_BYTES = 8 * 1024 * 1024;
 /** Left free when the disk is "full": less than any of the large writes below needs. */
 const LEFT_BYTES = 64 * 1024;
 const LARGE_TEXT = 'x'.repeat(600 * 1024);
 
-test('a full disk', { timeout: 120_000 }, async (t) => {
+test('a full disk', { ...diskSuite, timeout: 120_000 }, async (t) => {
   const disk = mountSmallDisk(t, DISK_BYTES);
-  if (typeof disk === 'string') {
-    t.skip(disk);
-    return;
-  }
   const dataDir = join(disk.dir, 'data');
   let server: ServerHandle = await startServer({ dataDir });
   t.after(() => server.kill());

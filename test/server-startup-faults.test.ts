@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { api } from './helpers/http.ts';
 import { CLI, serverFor, tempDir } from './helpers/server.ts';
+import { diskSuite, mountSmallDisk } from './helpers/small-disk.ts';
 import { waitFor } from './helpers/wait.ts';
 
 function serveOnce(dataDir: string): Promise<{ code: number | null; stderr: string }> {
@@ -20,20 +21,8 @@ function serveOnce(dataDir: string): Promise<{ code: number | null; stderr: stri
 }
 
 test('server start-up faults', { timeout: 60_000 }, async (t) => {
-  await t.test('a read-only data directory is one clear line and exit 1', async (t) => {
-    const dir = tempDir('agent-ops-ro-');
-    let mounted = false;
-    t.after(() => {
-      if (mounted) execFileSync('umount', ['-l', dir]);
-      rmSync(dir, { recursive: true, force: true });
-    });
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-      mounted = true;
-    } catch (error) {
-      t.skip(`cannot mount a read-only tmpfs here (${(error as Error).message.split('\n')[0]})`);
-      return;
-    }
+  await t.test('a read-only data directory is one clear line and exit 1', diskSuite, async (t) => {
+    const { dir } = mountSmallDisk(t, 1024 * 1024, { readOnly: true });
     // The directory itself, and one the server would have to make in it.
     for (const [dataDir, why] of [
       [dir, /read-only/],

@@ -7,6 +7,7 @@
 // line before anything else is started.
 import { accessSync, constants } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { IN_CI } from './in-ci.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -35,9 +36,6 @@ export const BROWSER_MISSING: string | undefined = (() => {
     );
   }
 })();
-
-/** Under CI (CI=true, or any value but 0 / false) a missing browser fails: CI runs every suite. */
-const IN_CI = !['', '0', 'false'].includes(process.env.CI ?? '');
 
 /**
  * Options for a browser suite's test(): `{ skip: reason }` when the browser is missing outside CI,

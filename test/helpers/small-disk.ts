@@ -1,8 +1,11 @@
-// A small filesystem of its own for tests of a full disk: a tmpfs mounted on a temporary directory
-// (tests and CI run as root). Where mounting is refused, the test is skipped with the reason.
+// A small filesystem of its own for tests of a full or read-only disk: a tmpfs mounted on a
+// temporary directory (tests and CI run as root). Whether mounting works here is found out once,
+// with a probe mount: where it does not, `diskSuite` skips the suite with the reason outside CI,
+// and under CI the suite runs and fails at its mount, as a browser suite does without a browser.
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { IN_CI } from './in-ci.ts';
 import { tempDir } from './server.ts';
 
 export interface SmallDisk {
@@ -12,20 +15,41 @@ export interface SmallDisk {
   freeBytes(): number;
 }
 
-/** Mounts a tmpfs of `sizeBytes`; the reason it cannot when it cannot. */
+/** Mounts a tmpfs on `dir`; throws, naming why, when mounting is refused. */
+function mount(dir: string, options: string): void {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`cannot mount a tmpfs here (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Why a tmpfs cannot be mounted here, or undefined when it can. */
+const MOUNT_REFUSED = ((): string | undefined => {
+  const dir = tempDir('agent-ops-probe-');
+  try {
+    mount(dir, 'size=64k');
+    execFileSync('umount', ['-l', dir]);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
+/** Options for a disk suite's test(): `{ skip: reason }` where mounting is refused outside CI. */
+export const diskSuite: { skip?: string } =
+  MOUNT_REFUSED !== undefined && !IN_CI ? { skip: MOUNT_REFUSED } : {};
+
+/** Mounts a tmpfs of `sizeBytes` (read-only with `readOnly`), unmounted when the test ends. */
 export function mountSmallDisk(
   t: { after(fn: () => void): void },
   sizeBytes: number,
-): SmallDisk | string {
-  const dir = tempDir('agent-ops-disk-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', dir], {
-      stdio: 'pipe',
-    });
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here (${(error as Error).message.split('\n')[0]})`;
-  }
+  { readOnly = false } = {},
+): SmallDisk {
+  const dir = tempDir(readOnly ? 'agent-ops-ro-' : 'agent-ops-disk-');
+  mount(dir, `${readOnly ? 'ro,' : ''}size=${sizeBytes}`);
   t.after(() => {
     execFileSync('umount', ['-l', dir]);
     rmSync(dir, { recursive: true, force: true });
@@ -50,7 +74,7 @@ export function mountSmallDisk(
       }
       ftruncateSync(fd, Math.max(0, size - leaveBytes));
       closeSync(fd);
-      return () => rmSync(path, { force: true });
+      return () => rmSync(path, { recursive: true, force: true });
     },
   };
 }
