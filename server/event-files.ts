@@ -1,15 +1,7 @@
 // The event log of one run on disk: segment files of JSON Lines named by the seq of their first
 // record (`000000000001.jsonl`). Every record is one line that starts with `{"id":"…","seq":…`, so
 // a run's id set and byte offsets can be rebuilt without decoding records.
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  ftruncateSync,
-} from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { IdIndex, hashIdBytes } from './id-index.ts';
 import { readFileLines, type FileLines } from './read-file-lines.ts';
@@ -180,13 +172,6 @@ export function readBytes(path: string, start: number, length: number, into?: Bu
   } finally {
     closeSync(fd);
   }
-}
-
-/** The file from byte `from` to its end; empty when it is missing or shorter. */
-export function readFrom(path: string, from: number): Buffer {
-  if (!existsSync(path)) return Buffer.alloc(0);
-  const size = statSync(path).size;
-  return size <= from ? Buffer.alloc(0) : readBytes(path, from, size - from);
 }
 
 /** Cuts a file back to `length` bytes (a torn tail, or a failed write). */

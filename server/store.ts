@@ -87,11 +87,10 @@ export const MAX_LOADED_BYTES = 16 * 1024 * 1024;
 const MAX_CLOSING_SEGMENTS = 64;
 /** Errors of a resource that runs out for a while rather than of the data: answered 503. */
 const EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'EDQUOT']);
-/** NDJSON export reads this many records at a time. */
-const EXPORT_PAGE_RECORDS = 1000;
-
-/** The run index is compacted once it holds this many records more than 4 per run. */
+/** The run index is compacted once it holds this many records more than a few per run. */
 const COMPACT_SLACK_RECORDS = 10_000;
+/** Records per run the index may hold while the server runs; at a clean stop, one. */
+const STALE_RECORDS_PER_RUN = 4;
 
 export interface StoreOptions {
   fsync: FsyncMode;
@@ -696,25 +695,6 @@ export class Store {
     }
   }
 
-  /**
-   * The run's records up to its last seq now, as NDJSON pages of whole lines; for export. A record
-   * that is not valid JSON is left out and reported, as every other read does.
-   */
-  *exportPages(runId: string): Generator<string> {
-    const state = this.#state(runId);
-    const last = state.run.lastSeq;
-    for (let from = state.firstSeq; from <= last; from += EXPORT_PAGE_RECORDS) {
-      const count = Math.min(EXPORT_PAGE_RECORDS, last - from + 1);
-      const records = this.#read(() => readRecordLines(this.#index(state), from, count));
-      let page = '';
-      records.lines.forEach((line, i) => {
-        if (isJson(line)) page += line + '\n';
-        else this.#damagedRecord(state, records.seqs[i]!);
-      });
-      if (page !== '') yield page;
-    }
-  }
-
   /** Appends a snapshot of every run whose counters moved since the last one. */
   checkpoint(): void {
     const records: RunRecord[] = [];
@@ -736,21 +716,18 @@ export class Store {
   }
 
   /**
-   * Compacts a stale index. A rewrite the disk refuses leaves the old index whole (see
+   * Rewrites the run index with one record per run once it holds more than `perRun` records a run
+   * (plus COMPACT_SLACK_RECORDS). A rewrite the disk refuses leaves the old index whole (see
    * RunLog.rewrite) and /health degraded; the next checkpoint tries again.
    */
-  #compact(compact = () => this.#compactIfStale()): void {
+  #compact(perRun = STALE_RECORDS_PER_RUN): void {
+    const live = this.#runs.size + this.#deleted.size;
+    if (this.#log.records <= perRun * live + COMPACT_SLACK_RECORDS) return;
     try {
-      this.#write('compaction', compact);
+      this.#write('compaction', () => this.#log.compact(this.#liveRecords()));
     } catch {
       // Marked failing by #write.
     }
-  }
-
-  /** Once the run index is mostly superseded snapshots, rewrite it with one per run. */
-  #compactIfStale(): void {
-    if (this.#log.records <= 4 * this.#runs.size + COMPACT_SLACK_RECORDS) return;
-    this.#log.compact(this.#liveRecords());
   }
 
   /**
@@ -799,9 +776,7 @@ export class Store {
     // Segments still being closed (#release) are fsynced here too; their callbacks close them.
     if (this.#options.fsync !== 'never') for (const fd of this.#closing) fsyncSync(fd);
     // The next start reads the index alone: one snapshot per run if it is worth a rewrite now.
-    if (this.#log.records > this.#runs.size + this.#deleted.size + COMPACT_SLACK_RECORDS) {
-      this.#compact(() => this.#log.compact(this.#liveRecords()));
-    }
+    this.#compact(1);
     this.#log.sync();
     // Clean only if every snapshot was written and no kind of write is failing.
     const covered = ![...this.#runs.values()].some((state) => state.dirty);

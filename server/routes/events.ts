@@ -8,7 +8,7 @@ import {
 } from '../../shared/constants.ts';
 import { APPROVAL_REQUESTED, validateControlEvent } from '../../shared/approvals.ts';
 import { ConflictError, ValidationError, invalid } from '../../shared/errors.ts';
-import type { EventInput } from '../../shared/types.ts';
+import type { EventInput, Run } from '../../shared/types.ts';
 import {
   isTerminal,
   parseIntParam,
@@ -24,6 +24,9 @@ import { readJsonBody } from '../read-body.ts';
 import { sendJson, sendJsonBytes, statusOf } from '../respond.ts';
 import type { Route } from '../router.ts';
 import type { AppendResult, Store } from '../store.ts';
+
+/** NDJSON export reads this many records at a time. */
+const EXPORT_PAGE_RECORDS = 1000;
 
 // Pieces of the batch answer `{"results":[{"status":201,"event":…},…]}`.
 const RESULTS_OPEN = Buffer.from('{"results":[');
@@ -86,17 +89,26 @@ function drainedOrClosed(res: ServerResponse): Promise<void> {
  * Streams the run as it is now, a page at a time, waiting for the client to take each page. The
  * first page is read before the head, so a refused read is still an error answer.
  */
-async function exportNdjson(store: Store, res: ServerResponse, runId: string): Promise<void> {
-  const pages = store.exportPages(runId);
-  let page = pages.next();
+async function exportNdjson(store: Store, res: ServerResponse, run: Run): Promise<void> {
+  // The run as it is now; every read leaves damaged records out (store.readLines).
+  const last = run.lastSeq;
+  let after = store.firstSeq(run.id) - 1;
+  const nextPage = (): string => {
+    const page = store.readLines(run.id, after, Math.min(EXPORT_PAGE_RECORDS, last - after));
+    after = page.through;
+    return page.lines.length === 0 ? '' : page.lines.join('\n') + '\n';
+  };
+  let page = after < last ? nextPage() : '';
   res.writeHead(200, {
     'content-type': 'application/x-ndjson; charset=utf-8',
-    'content-disposition': `attachment; filename="${runId}.ndjson"`,
+    'content-disposition': `attachment; filename="${run.id}.ndjson"`,
   });
   try {
-    for (; !page.done; page = pages.next()) {
+    for (;;) {
       if (res.destroyed) return;
-      if (!res.write(page.value)) await drainedOrClosed(res);
+      if (!res.write(page)) await drainedOrClosed(res);
+      if (after >= last) break;
+      page = nextPage();
     }
     res.end();
   } catch {
@@ -163,7 +175,7 @@ export function eventRoutes({ store }: AppServices): Route[] {
       handler({ res, query, params }) {
         const run = existingRun(store, params.runId!);
         const format = query.get('format');
-        if (format === 'ndjson') return exportNdjson(store, res, run.id);
+        if (format === 'ndjson') return exportNdjson(store, res, run);
         if (format !== null && format !== 'json')
           throw invalid(`format must be json or ndjson; got ${quote(format)}`);
         const max = Number.MAX_SAFE_INTEGER;
